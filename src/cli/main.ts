@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { serveCommand } from './serve.ts';
+import { modelsCommand } from './models.ts';
+import { runCommand } from './run.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command()
+  .name('modelhost')
+  .description('Self-hosted model inference: the Hugging Face Inference API (and OpenAI completions) on local ONNX models.')
+  .version(pkg.version)
+  .showHelpAfterError('(run with --help for usage)');
+
+program.addCommand(serveCommand());
+program.addCommand(modelsCommand());
+program.addCommand(runCommand());
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import { compose } from '../compose.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { fail, withModelsDir } from './options.ts';
+
+export function serveCommand(): Command {
+  const cmd = new Command('serve')
+    .description('Start the HTTP server (Hugging Face Inference API, OpenAI completions, Hub-style model listing).')
+    .option('--host <host>', 'address to listen on (env HOST)', undefined)
+    .option('-p, --port <port>', 'port to listen on (env PORT)', undefined)
+    .option('--preload <ids...>', 'models to load at start ("all" for every model); /ready answers 503 until done (env MODELHOST_PRELOAD, comma-separated)')
+    .option('--workers <n>', 'worker threads hosting models (env MODELHOST_WORKERS)')
+    .option('--max-batch-size <n>', 'most inputs merged into one forward pass; 1 turns batching off (env MODELHOST_MAX_BATCH_SIZE)')
+    .option('--batch-wait-ms <ms>', 'how long an idle model waits to fill a batch (env MODELHOST_BATCH_WAIT_MS)')
+    .option('--memory-budget-mb <mb>', 'unload least-recently-used models above this (env MODELHOST_MEMORY_BUDGET_MB; default half the RAM)')
+    .option('--max-wait-for-model <seconds>', 'longest a request is held while its model loads (env MODELHOST_MAX_WAIT_FOR_MODEL)')
+    .option('--wait-for-model-by-default', 'hold every request for a cold model instead of answering 503 (the @huggingface/inference client is always held)')
+    .option('--body-limit-mb <mb>', 'largest request body (env MODELHOST_BODY_LIMIT_MB)')
+    .option('--cache-entries <n>', 'response cache size; 0 turns it off (env MODELHOST_CACHE_ENTRIES)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env MODELHOST_LOG_LEVEL)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  modelhost serve
+  modelhost serve --port 9000 --preload facebook/fasttext-lid-176
+  curl -X POST http://127.0.0.1:8080/models/facebook/fasttext-lid-176 \\
+       -H 'Content-Type: application/json' -d '{"inputs": "Bonjour tout le monde"}'`,
+    );
+  withModelsDir(cmd);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    let config: Config;
+    try {
+      config = loadConfig({ ...opts, builtinModels: opts.builtinModels === false ? false : undefined });
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    const { app, deps, preloaded, close } = await compose(config, { logger: { level: config.logLevel } });
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (e) {
+      fail(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}. Pick another with --port or PORT.`);
+    }
+    app.log.info(`serving ${deps.repository.list().length} models from ${config.modelsDir} (and built-in ones); GET /api/models lists them`);
+    preloaded.then(
+      () => config.preload.length && app.log.info('preloading finished; /ready answers 200'),
+      (e: Error) => app.log.error(`preloading failed: ${e.message}`),
+    );
+    const stop = async () => {
+      app.log.info('shutting down');
+      await close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return cmd;
+}

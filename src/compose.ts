@@ -1,0 +1,74 @@
+/** Composition root: the one place concrete parts are built and wired together. */
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { packageRoot, type Config } from './config.ts';
+import { Engine } from './engine/engine.ts';
+import { ModelRepository } from './engine/repository.ts';
+import { buildApp } from './server/app.ts';
+import { ResponseCache } from './server/cache.ts';
+import type { ServerDeps } from './server/deps.ts';
+
+export interface Composed {
+  app: FastifyInstance;
+  deps: ServerDeps;
+  /** Resolves when every --preload model is loaded. */
+  preloaded: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function modelRoots(config: Pick<Config, 'modelsDir' | 'builtinModels'>): string[] {
+  const roots = [path.resolve(config.modelsDir)];
+  if (config.builtinModels) roots.push(path.join(packageRoot, 'builtin-models'));
+  return roots;
+}
+
+export async function compose(config: Config, opts: { logger?: boolean | object } = {}): Promise<Composed> {
+  const repository = new ModelRepository(modelRoots(config));
+  // The engine logs through the app's logger, which exists only once the app is built.
+  const logger: { app?: FastifyInstance } = {};
+  const engine = new Engine({
+    workers: config.workers,
+    maxBatchSize: config.maxBatchSize,
+    batchWaitMs: config.batchWaitMs,
+    memoryBudgetBytes: config.memoryBudgetMb * 1024 ** 2,
+    maxQueuedItems: config.maxQueuedItems,
+    log: (level, message) => logger.app?.log[level](message),
+  });
+  let ready = config.preload.length === 0;
+  const deps: ServerDeps = {
+    repository,
+    engine,
+    cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
+    config: {
+      maxWaitForModelMs: config.maxWaitForModelSeconds * 1000,
+      waitForModelByDefault: config.waitForModelByDefault,
+      bodyLimitBytes: Math.round(config.bodyLimitMb * 1024 ** 2),
+      publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    },
+    isReady: () => ready,
+  };
+  const app = await buildApp(deps, { logger: opts.logger });
+  logger.app = app;
+  for (const w of repository.warnings) app.log.warn(`skipped model folder ${w.dir}: ${w.reason}`);
+
+  const ids = config.preload.includes('all') ? repository.list().map((m) => m.id) : config.preload;
+  const preloaded = (async () => {
+    for (const id of ids) {
+      const model = repository.get(id);
+      if (!model) throw new Error(`--preload: no model ${id} in ${modelRoots(config).join(', ')}`);
+      await engine.preload(model);
+    }
+    ready = true;
+  })();
+  preloaded.catch(() => undefined);
+
+  return {
+    app,
+    deps,
+    preloaded,
+    async close() {
+      await app.close();
+      await engine.close();
+    },
+  };
+}

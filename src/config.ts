@@ -1,0 +1,71 @@
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Folder of this package (models shipped with it live in builtin-models/). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+/** Server settings; every one can come from a flag or an environment variable (README: Configuration). */
+export const configSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  modelsDir: z.string().default('./models'),
+  /** Serve the models shipped in builtin-models/ (fastText language id, Silero VAD). */
+  builtinModels: bool.default(true),
+  preload: z.array(z.string()).default([]),
+  workers: z.coerce.number().int().min(1).max(64).default(1),
+  maxBatchSize: z.coerce.number().int().min(1).max(1024).default(32),
+  batchWaitMs: z.coerce.number().min(0).max(1000).default(2),
+  memoryBudgetMb: z.coerce.number().int().min(64).default(Math.floor((os.totalmem() / 1024 ** 2) * 0.5)),
+  maxWaitForModelSeconds: z.coerce.number().min(0).max(3600).default(120),
+  waitForModelByDefault: bool.default(false),
+  bodyLimitMb: z.coerce.number().min(0.001).max(1024).default(16),
+  cacheEntries: z.coerce.number().int().min(0).default(1000),
+  cacheTtlSeconds: z.coerce.number().min(0).default(600),
+  maxQueuedItems: z.coerce.number().int().min(1).default(4096),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  publicUrl: z.string().optional(),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+/** Environment variables read when the matching flag is absent. */
+export const envNames: Partial<Record<keyof Config, string>> = {
+  host: 'HOST',
+  port: 'PORT',
+  modelsDir: 'MODELHOST_MODELS_DIR',
+  builtinModels: 'MODELHOST_BUILTIN_MODELS',
+  preload: 'MODELHOST_PRELOAD',
+  workers: 'MODELHOST_WORKERS',
+  maxBatchSize: 'MODELHOST_MAX_BATCH_SIZE',
+  batchWaitMs: 'MODELHOST_BATCH_WAIT_MS',
+  memoryBudgetMb: 'MODELHOST_MEMORY_BUDGET_MB',
+  maxWaitForModelSeconds: 'MODELHOST_MAX_WAIT_FOR_MODEL',
+  waitForModelByDefault: 'MODELHOST_WAIT_FOR_MODEL_BY_DEFAULT',
+  bodyLimitMb: 'MODELHOST_BODY_LIMIT_MB',
+  cacheEntries: 'MODELHOST_CACHE_ENTRIES',
+  cacheTtlSeconds: 'MODELHOST_CACHE_TTL',
+  logLevel: 'MODELHOST_LOG_LEVEL',
+  publicUrl: 'MODELHOST_PUBLIC_URL',
+};
+
+/** Flags win over environment variables, which win over defaults. A bad value is a clear error. */
+export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
+  const merged: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape) as (keyof Config)[]) {
+    const envName = envNames[key];
+    let value = flags[key] ?? (envName ? env[envName] : undefined);
+    if (key === 'preload' && typeof value === 'string') value = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (value !== undefined) merged[key] = value;
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0]);
+    throw new Error(`Invalid setting ${key}${envNames[key as keyof Config] ? ` (or ${envNames[key as keyof Config]})` : ''}: ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { binaryItem, functionToApply, topK, validate, type TaskSpec } from './spec.ts';
+
+const params = z.object({
+  top_k: topK.default(5),
+  function_to_apply: functionToApply.optional(),
+});
+
+export const imageClassification: TaskSpec = {
+  id: 'image-classification',
+  modality: 'image',
+  batchable: true,
+  parse(req) {
+    return { items: [binaryItem(req.inputs, 'image')], single: true, params: validate(params, req.parameters, 'parameters') };
+  },
+  respond: (outputs) => outputs[0],
+};

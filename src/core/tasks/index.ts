@@ -1,0 +1,47 @@
+import { featureExtraction } from './feature-extraction.ts';
+import { fillMask } from './fill-mask.ts';
+import { imageClassification } from './image-classification.ts';
+import { questionAnswering } from './question-answering.ts';
+import { sentenceSimilarity } from './sentence-similarity.ts';
+import type { TaskSpec } from './spec.ts';
+import { textClassification } from './text-classification.ts';
+import { textGeneration } from './text-generation.ts';
+import { tokenClassification } from './token-classification.ts';
+import type { TaskId } from './types.ts';
+import { voiceActivityDetection } from './voice-activity-detection.ts';
+import { zeroShotClassification } from './zero-shot-classification.ts';
+
+export * from './types.ts';
+export * from './spec.ts';
+
+const specs: TaskSpec[] = [
+  textClassification,
+  tokenClassification,
+  zeroShotClassification,
+  fillMask,
+  questionAnswering,
+  featureExtraction,
+  sentenceSimilarity,
+  textGeneration,
+  imageClassification,
+  voiceActivityDetection,
+];
+
+const byId = new Map<TaskId, TaskSpec>(specs.map((s) => [s.id, s]));
+
+export function taskSpec(id: TaskId): TaskSpec {
+  const spec = byId.get(id);
+  if (!spec) throw new Error(`no spec for task ${id}`);
+  return spec;
+}
+
+export function allTaskSpecs(): readonly TaskSpec[] {
+  return specs;
+}
+
+/** Tasks a model of this pipeline tag answers: an embedding model serves both embedding tasks. */
+export function tasksServedBy(pipelineTag: TaskId): TaskId[] {
+  if (pipelineTag === 'feature-extraction') return ['feature-extraction', 'sentence-similarity'];
+  if (pipelineTag === 'sentence-similarity') return ['sentence-similarity', 'feature-extraction'];
+  return [pipelineTag];
+}

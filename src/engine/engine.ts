@@ -1,0 +1,328 @@
+import { InferenceError, ModelhostError, ModelLoadingError, OverloadedError, reviveError } from '../core/errors.ts';
+import type { ModelInfo } from '../core/model.ts';
+import { taskSpec, type TaskId } from '../core/tasks/index.ts';
+import stringify from 'safe-stable-stringify';
+import { WorkerHandle } from './pool.ts';
+
+export interface EngineOptions {
+  /** Worker threads that host models (each model lives in one). */
+  workers: number;
+  /** Most items merged into one forward pass; 1 turns dynamic batching off. */
+  maxBatchSize: number;
+  /** How long an idle model waits for more items before running a partial batch. */
+  batchWaitMs: number;
+  /** Loaded models are unloaded least-recently-used to stay under this many bytes. */
+  memoryBudgetBytes: number;
+  /** Items waiting per model beyond which requests are refused with 429 instead of queued. */
+  maxQueuedItems: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export const defaultEngineOptions: EngineOptions = {
+  workers: 1,
+  maxBatchSize: 32,
+  batchWaitMs: 2,
+  memoryBudgetBytes: 4 * 1024 ** 3,
+  maxQueuedItems: 4096,
+};
+
+export type ModelState = 'unloaded' | 'loading' | 'ready';
+
+interface QueuedItem {
+  input: unknown;
+  enqueuedAt: number;
+  resolve: (output: unknown) => void;
+  reject: (e: Error) => void;
+  onEvent?: (event: unknown) => void;
+}
+
+interface Queue {
+  task: TaskId;
+  params: Record<string, unknown>;
+  batchable: boolean;
+  items: QueuedItem[];
+}
+
+interface Slot {
+  model: ModelInfo;
+  worker: WorkerHandle;
+  state: 'loading' | 'ready';
+  loadStarted: number;
+  loaded: Promise<void>;
+  settle: { resolve: () => void; reject: (e: Error) => void };
+  lastUsed: number;
+  busy: boolean;
+  queued: number;
+  queues: Map<string, Queue>;
+  waitTimer?: NodeJS.Timeout;
+  bytes: number;
+}
+
+/** Roughly what a loaded ONNX model holds in memory compared with its files. */
+const MEMORY_PER_FILE_BYTE = 1.5;
+
+/**
+ * Runs models in worker threads: lazy loading, least-recently-used unloading under a memory budget,
+ * and dynamic batching (items of concurrent requests with the same model, task and parameters share a
+ * forward pass, up to `maxBatchSize`).
+ */
+export class Engine {
+  private readonly opts: EngineOptions;
+  private readonly workers: WorkerHandle[];
+  private readonly slots = new Map<string, Slot>();
+  /** Measured load speed (file bytes per second), refined after each load; starts conservative. */
+  private loadBytesPerSecond = 50 * 1024 ** 2;
+  readonly counters = { batches: 0, items: 0, loads: 0, unloads: 0 };
+
+  constructor(opts: Partial<EngineOptions> = {}) {
+    this.opts = { ...defaultEngineOptions, ...opts };
+    const log = this.opts.log ?? (() => undefined);
+    this.workers = Array.from(
+      { length: Math.max(1, this.opts.workers) },
+      (_, i) =>
+        new WorkerHandle(
+          i,
+          {
+            loaded: (key, ms) => this.onLoaded(key, ms),
+            loadFailed: (key, error) => this.onLoadFailed(key, reviveError(error), error.message),
+            crashed: (keys) => this.onWorkerCrashed(keys),
+          },
+          (message) => log('error', message),
+        ),
+    );
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.opts.log?.(level, message);
+  }
+
+  state(modelId: string): ModelState {
+    return this.slots.get(modelId)?.state ?? 'unloaded';
+  }
+
+  loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number }[] {
+    return [...this.slots.values()].map((s) => ({ id: s.model.id, state: s.state, queued: s.queued, lastUsed: s.lastUsed }));
+  }
+
+  /** Seconds a load of this model should take, from its size and the load speed measured so far. */
+  estimateLoadSeconds(model: ModelInfo): number {
+    const slot = this.slots.get(model.id);
+    const total = 0.2 + model.sizeBytes / this.loadBytesPerSecond;
+    if (slot?.state !== 'loading') return total;
+    return Math.max(0.1, total - (performance.now() - slot.loadStarted) / 1000);
+  }
+
+  /**
+   * Makes sure the model is loaded. Starts a load if needed; waits up to `waitMs` for it,
+   * and otherwise throws ModelLoadingError (503 with estimated_time).
+   */
+  async ensureReady(model: ModelInfo, waitMs: number): Promise<void> {
+    const slot = this.slots.get(model.id) ?? this.startLoad(model);
+    slot.lastUsed = performance.now();
+    if (slot.state === 'ready') return;
+    if (waitMs <= 0) throw new ModelLoadingError(model.id, this.estimateLoadSeconds(model));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), waitMs);
+    });
+    try {
+      const outcome = await Promise.race([slot.loaded.then(() => 'ok' as const), timeout]);
+      if (outcome === 'timeout') throw new ModelLoadingError(model.id, this.estimateLoadSeconds(model));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Loads a model and resolves when it is ready (for --preload). */
+  async preload(model: ModelInfo): Promise<void> {
+    const slot = this.slots.get(model.id) ?? this.startLoad(model);
+    await slot.loaded;
+  }
+
+  private startLoad(model: ModelInfo): Slot {
+    const bytes = model.sizeBytes * MEMORY_PER_FILE_BYTE;
+    this.evictFor(bytes);
+    const worker = this.workers.reduce((a, b) => (b.hostedBytes < a.hostedBytes ? b : a));
+    let settle!: Slot['settle'];
+    const loaded = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    loaded.catch(() => undefined); // a load nobody waits for must not become an unhandled rejection
+    const slot: Slot = {
+      model,
+      worker,
+      state: 'loading',
+      loadStarted: performance.now(),
+      loaded,
+      settle,
+      lastUsed: performance.now(),
+      busy: false,
+      queued: 0,
+      queues: new Map(),
+      bytes,
+    };
+    this.slots.set(model.id, slot);
+    worker.hostedKeys.add(model.id);
+    worker.hostedBytes += bytes;
+    this.counters.loads++;
+    this.log('info', `loading ${model.id} (${(model.sizeBytes / 1024 ** 2).toFixed(1)} MB, runtime ${model.runtime}) in worker ${worker.index}`);
+    worker.post({ type: 'load', key: model.id, model });
+    return slot;
+  }
+
+  /** Unloads idle models, least recently used first, until `bytes` more fit in the budget. */
+  private evictFor(bytes: number): void {
+    const used = () => [...this.slots.values()].reduce((sum, s) => sum + s.bytes, 0);
+    const idle = [...this.slots.values()]
+      .filter((s) => s.state === 'ready' && !s.busy && s.queued === 0)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    while (used() + bytes > this.opts.memoryBudgetBytes && idle.length > 0) this.unload(idle.shift()!.model.id);
+    if (used() + bytes > this.opts.memoryBudgetBytes) {
+      this.log('warn', `memory budget exceeded: ${(used() + bytes) / 1024 ** 2} MB needed, nothing idle to unload`);
+    }
+  }
+
+  unload(modelId: string): boolean {
+    const slot = this.slots.get(modelId);
+    if (!slot) return false;
+    this.slots.delete(modelId);
+    slot.worker.hostedKeys.delete(modelId);
+    slot.worker.hostedBytes -= slot.bytes;
+    slot.worker.post({ type: 'unload', key: modelId });
+    this.failQueued(slot, new InferenceError(`Model ${modelId} was unloaded; retry the request`));
+    this.counters.unloads++;
+    this.log('info', `unloaded ${modelId}`);
+    return true;
+  }
+
+  private onLoaded(key: string, ms: number): void {
+    const slot = this.slots.get(key);
+    if (!slot) return;
+    slot.state = 'ready';
+    const seconds = Math.max(ms, 1) / 1000;
+    this.loadBytesPerSecond = 0.5 * this.loadBytesPerSecond + 0.5 * Math.max(slot.model.sizeBytes / seconds, 1024 ** 2);
+    this.log('info', `loaded ${key} in ${ms.toFixed(0)} ms`);
+    slot.settle.resolve();
+    this.schedule(slot);
+  }
+
+  private onLoadFailed(key: string, error: ModelhostError, detail: string): void {
+    const slot = this.slots.get(key);
+    if (!slot) return;
+    this.log('error', `loading ${key} failed: ${detail}`);
+    this.slots.delete(key);
+    slot.worker.hostedKeys.delete(key);
+    slot.worker.hostedBytes -= slot.bytes;
+    const shown =
+      error.status >= 500
+        ? new ModelhostError('inference_failed', 500, `Model ${key} could not be loaded; the server log says why`)
+        : error;
+    slot.settle.reject(shown);
+    this.failQueued(slot, shown);
+  }
+
+  private onWorkerCrashed(keys: string[]): void {
+    for (const key of keys) {
+      const slot = this.slots.get(key);
+      if (!slot) continue;
+      this.slots.delete(key);
+      const error = new InferenceError(`The worker hosting ${key} stopped; retry the request`);
+      slot.settle.reject(error);
+      this.failQueued(slot, error);
+    }
+  }
+
+  private failQueued(slot: Slot, error: Error): void {
+    clearTimeout(slot.waitTimer);
+    for (const q of slot.queues.values()) for (const item of q.items) item.reject(error);
+    slot.queues.clear();
+    slot.queued = 0;
+  }
+
+  /**
+   * Runs `items` (one request's inputs, all with the same params) on a ready model. Items are queued with
+   * those of other requests for the same model, task and params, and run in batches.
+   */
+  infer(
+    model: ModelInfo,
+    task: TaskId,
+    items: unknown[],
+    params: Record<string, unknown>,
+    onEvent?: (event: unknown) => void,
+  ): Promise<unknown[]> {
+    const slot = this.slots.get(model.id);
+    if (!slot || slot.state !== 'ready') return Promise.reject(new ModelLoadingError(model.id, this.estimateLoadSeconds(model)));
+    if (slot.queued + items.length > this.opts.maxQueuedItems) {
+      return Promise.reject(new OverloadedError(`Model ${model.id} is overloaded (${slot.queued} inputs queued); retry later`));
+    }
+    const batchable = taskSpec(task).batchable && !onEvent && this.opts.maxBatchSize > 1;
+    const key = `${task}\u0000${stringify(params)}`;
+    let queue = slot.queues.get(key);
+    if (!queue) {
+      queue = { task, params, batchable, items: [] };
+      slot.queues.set(key, queue);
+    }
+    const now = performance.now();
+    const promises = items.map(
+      (input) =>
+        new Promise<unknown>((resolve, reject) => {
+          queue.items.push({ input, enqueuedAt: now, resolve, reject, onEvent });
+        }),
+    );
+    slot.queued += items.length;
+    slot.lastUsed = now;
+    this.schedule(slot);
+    return Promise.all(promises);
+  }
+
+  /** Sends the next batch to the model's worker if the model is idle. */
+  private schedule(slot: Slot): void {
+    if (slot.busy || slot.state !== 'ready' || slot.queued === 0) return;
+    // Serve the queue whose oldest item has waited longest.
+    let queue: Queue | undefined;
+    let queueKey = '';
+    for (const [k, q] of slot.queues) {
+      if (q.items.length > 0 && (!queue || q.items[0]!.enqueuedAt < queue.items[0]!.enqueuedAt)) {
+        queue = q;
+        queueKey = k;
+      }
+    }
+    if (!queue) return;
+    const max = queue.batchable ? this.opts.maxBatchSize : 1;
+    const age = performance.now() - queue.items[0]!.enqueuedAt;
+    if (queue.batchable && queue.items.length < max && age < this.opts.batchWaitMs) {
+      if (!slot.waitTimer) {
+        slot.waitTimer = setTimeout(() => {
+          slot.waitTimer = undefined;
+          this.schedule(slot);
+        }, this.opts.batchWaitMs - age);
+      }
+      return;
+    }
+    clearTimeout(slot.waitTimer);
+    slot.waitTimer = undefined;
+    const batch = queue.items.splice(0, max);
+    if (queue.items.length === 0) slot.queues.delete(queueKey);
+    slot.queued -= batch.length;
+    slot.busy = true;
+    this.counters.batches++;
+    this.counters.items += batch.length;
+    const onEvent = batch.length === 1 ? batch[0]!.onEvent : undefined;
+    slot.worker
+      .run({ key: slot.model.id, task: queue.task, inputs: batch.map((b) => b.input), params: queue.params, stream: !!onEvent }, onEvent)
+      .then(
+        (outputs) => batch.forEach((item, i) => item.resolve(outputs[i])),
+        (e: Error) => batch.forEach((item) => item.reject(e)),
+      )
+      .finally(() => {
+        slot.busy = false;
+        slot.lastUsed = performance.now();
+        if (this.slots.get(slot.model.id) === slot) this.schedule(slot);
+      });
+  }
+
+  async close(): Promise<void> {
+    for (const slot of this.slots.values()) this.failQueued(slot, new InferenceError('The server is shutting down'));
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

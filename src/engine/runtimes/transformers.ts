@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { env, pipeline } from '@huggingface/transformers';
+import type { ModelInfo } from '../../core/model.ts';
+import { tasksServedBy, type TaskId } from '../../core/tasks/index.ts';
+import type { LoadedModel, Runtime } from '../runtime.ts';
+import { featureExtraction, sentenceSimilarity } from '../tasks/feature-extraction.ts';
+import { fillMask } from '../tasks/fill-mask.ts';
+import { imageClassification } from '../tasks/image-classification.ts';
+import { questionAnswering } from '../tasks/question-answering.ts';
+import { textClassification } from '../tasks/text-classification.ts';
+import { textGeneration } from '../tasks/text-generation.ts';
+import { tokenClassification } from '../tasks/token-classification.ts';
+import type { Pipe, TaskHandler } from '../tasks/types.ts';
+import { zeroShotClassification } from '../tasks/zero-shot-classification.ts';
+
+// Local files only: this runtime never reaches a hub.
+env.allowRemoteModels = false;
+env.allowLocalModels = true;
+env.useFSCache = false;
+
+/** Our task → transformers.js pipeline that loads the right model class and pre-processor. */
+const pipelineTask: Partial<Record<TaskId, string>> = {
+  'text-classification': 'text-classification',
+  'token-classification': 'token-classification',
+  'zero-shot-classification': 'zero-shot-classification',
+  'fill-mask': 'fill-mask',
+  'question-answering': 'question-answering',
+  'feature-extraction': 'feature-extraction',
+  'sentence-similarity': 'feature-extraction',
+  'text-generation': 'text-generation',
+  'image-classification': 'image-classification',
+};
+
+const handlers: Partial<Record<TaskId, TaskHandler>> = {
+  'text-classification': textClassification,
+  'token-classification': tokenClassification,
+  'zero-shot-classification': zeroShotClassification,
+  'fill-mask': fillMask,
+  'question-answering': questionAnswering,
+  'feature-extraction': featureExtraction,
+  'sentence-similarity': sentenceSimilarity,
+  'text-generation': textGeneration,
+  'image-classification': imageClassification,
+};
+
+/** fp32 weights when present, else the quantized file. */
+function dtypeFor(dir: string): 'fp32' | 'q8' {
+  return existsSync(path.join(dir, 'onnx', 'model.onnx')) ? 'fp32' : 'q8';
+}
+
+// env.localModelPath is global and read during a load, so loads take turns.
+let loading: Promise<unknown> = Promise.resolve();
+
+export const transformersRuntime: Runtime = {
+  name: 'transformers',
+  async load(model: ModelInfo): Promise<LoadedModel> {
+    const task = pipelineTask[model.pipelineTag];
+    if (!task) throw new Error(`transformers runtime cannot run task ${model.pipelineTag}`);
+    const root = path.dirname(path.dirname(model.dir));
+    const relative = path.relative(root, model.dir).split(path.sep).join('/');
+    const load = loading.then(async () => {
+      env.localModelPath = root + path.sep;
+      return (await pipeline(task as 'text-classification', relative, { dtype: dtypeFor(model.dir) })) as unknown as Pipe;
+    });
+    loading = load.catch(() => undefined);
+    const pipe = await load;
+    const tasks = tasksServedBy(model.pipelineTag);
+    return {
+      tasks,
+      run(runTask, inputs, params, emit) {
+        const handler = handlers[runTask];
+        if (!handler || !tasks.includes(runTask)) throw new Error(`model ${model.id} does not serve ${runTask}`);
+        return handler({ pipe, dir: model.dir }, inputs, params, emit);
+      },
+      async dispose() {
+        await (pipe as unknown as { dispose?: () => Promise<void> }).dispose?.();
+      },
+    };
+  },
+};

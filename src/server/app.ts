@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServerDeps } from './deps.ts';
+import { sendError } from './errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { hubRoutes } from './routes/hub.ts';
+import { inferenceRoutes } from './routes/inference.ts';
+import { completionsRoutes } from './routes/completions.ts';
+
+export const exposedHeaders = [
+  'x-compute-time',
+  'x-compute-type',
+  'x-compute-characters',
+  'x-request-id',
+  'x-cache',
+  'retry-after',
+];
+
+export interface AppOptions {
+  logger?: boolean | object;
+}
+
+/** Builds the HTTP app from injected parts; it never constructs engines or repositories itself. */
+export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Keep a caller's request id when it is a sane token; make one otherwise.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  // Every body arrives as bytes; src/server/body.ts decides what it is, so bad JSON gets our own 400.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  await app.register(cors, { origin: '*', exposedHeaders, maxAge: 600 });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-compute-type', 'cpu');
+    (request as { startedAt?: number }).startedAt = performance.now();
+  });
+  app.addHook('onSend', async (request, reply) => {
+    if (!reply.hasHeader('x-compute-time')) {
+      const started = (request as { startedAt?: number }).startedAt ?? performance.now();
+      reply.header('x-compute-time', ((performance.now() - started) / 1000).toFixed(3));
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `No route ${request.method} ${request.url.split('?')[0]}. See GET /api/models and the README.` }),
+  );
+
+  await app.register(healthRoutes(deps));
+  await app.register(hubRoutes(deps));
+  await app.register(inferenceRoutes(deps));
+  await app.register(completionsRoutes(deps));
+  return app;
+}

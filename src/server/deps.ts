@@ -1,0 +1,24 @@
+import type { Engine } from '../engine/engine.ts';
+import type { ModelRepository } from '../engine/repository.ts';
+import type { ResponseCache } from './cache.ts';
+
+export interface ServerConfig {
+  /** Longest a request is held while its model loads. */
+  maxWaitForModelMs: number;
+  /** Hold requests for cold models even when the caller did not ask (the JS client is always held). */
+  waitForModelByDefault: boolean;
+  /** Largest request body in bytes (413 above). */
+  bodyLimitBytes: number;
+  /** Base URL shown in usage snippets. */
+  publicUrl: string;
+}
+
+/** What the HTTP layer is given by the composition root. */
+export interface ServerDeps {
+  repository: ModelRepository;
+  engine: Engine;
+  cache: ResponseCache;
+  config: ServerConfig;
+  /** False until preloading finishes: /ready answers 503 meanwhile. */
+  isReady: () => boolean;
+}

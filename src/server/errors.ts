@@ -1,0 +1,49 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ModelhostError } from '../core/errors.ts';
+
+/** OpenAI routes answer errors in OpenAI's shape; every other route in Hugging Face's `{"error": "..."}`. */
+export function isOpenAiRoute(url: string): boolean {
+  return /(^|\/)v1\/(chat\/)?completions|^\/v1\//.test(url.split('?')[0] ?? '');
+}
+
+const openAiTypes: Record<number, string> = {
+  400: 'invalid_request_error',
+  404: 'invalid_request_error',
+  413: 'invalid_request_error',
+  415: 'invalid_request_error',
+  429: 'rate_limit_error',
+  503: 'service_unavailable',
+};
+
+/** The only place errors become response bodies. Never sends a stack trace or an internal message. */
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  let status = 500;
+  let message = 'Internal error; the server log has details';
+  let code = 'internal';
+  let extra: Record<string, unknown> = {};
+  if (error instanceof ModelhostError) {
+    status = error.status;
+    message = error.message;
+    code = error.code;
+    extra = error.extra;
+  } else {
+    const fe = error as FastifyError;
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      status = fe.statusCode;
+      code = fe.code ?? 'bad_request';
+      message =
+        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `The request body is larger than this server accepts (${reply.server.initialConfig.bodyLimit} bytes)`
+          : fe.message;
+    }
+  }
+  if (status >= 500 && !(error instanceof ModelhostError)) request.log.error({ err: error }, 'request failed');
+  const retry = status === 503 && typeof extra.estimated_time === 'number' ? Math.ceil(extra.estimated_time) : status === 429 ? 1 : undefined;
+  if (retry !== undefined) reply.header('retry-after', String(retry));
+  reply.code(status).type('application/json; charset=utf-8');
+  if (isOpenAiRoute(request.url)) {
+    return reply.send({ error: { message, type: openAiTypes[status] ?? 'server_error', code, param: null } });
+  }
+  const { internal: _internal, ...shown } = extra;
+  return reply.send({ error: message, ...shown });
+}

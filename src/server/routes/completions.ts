@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { InputError, ModelhostError, reviveError } from '../../core/errors.ts';
+import { validate } from '../../core/tasks/index.ts';
+import { generationParams, type GenerationOutput } from '../../core/tasks/text-generation.ts';
+import { parseJsonObject, withHeaderOptions } from '../body.ts';
+import type { ServerDeps } from '../deps.ts';
+import { resolveModel, waitBudgetMs } from '../inference.ts';
+import { openSse } from '../sse.ts';
+
+const completionBody = z.object({
+  model: z.string().optional(),
+  prompt: z.union([z.string().min(1), z.array(z.string().min(1)).length(1, 'only one prompt per request is supported')], {
+    error: 'required: a non-empty string',
+  }),
+  max_tokens: z.number().int().min(1).max(2048).default(16),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
+  n: z.literal(1, { error: 'only n = 1 is supported' }).optional(),
+  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
+  seed: z.number().int().min(0).optional(),
+  stream: z.boolean().default(false),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  echo: z.boolean().default(false),
+  // Extra TGI parameters the JS client forwards at the root.
+  top_k: z.number().int().min(1).optional(),
+  repetition_penalty: z.number().positive().optional(),
+  do_sample: z.boolean().optional(),
+});
+
+/** Cuts the text at the first stop sequence (OpenAI leaves the stop sequence out). */
+function cutAtStop(text: string, stops: string[]): string {
+  const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+  return Number.isFinite(at) ? text.slice(0, at) : text;
+}
+
+/** OpenAI text completions on a text-generation model: `/v1/completions` (model in the body) or `/models/{id}/v1/completions`. */
+export async function handleCompletion(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, urlModel?: string) {
+  const body = validate(completionBody, parseJsonObject(request.body as Buffer | undefined), 'body');
+  // With endpointUrl the JS client sends the URL itself as `model`; the URL's model wins.
+  const id = urlModel ?? body.model;
+  if (!id) throw new InputError('body.model: required (the id of a text-generation model, see GET /v1/models)');
+  const { model } = resolveModel(deps, id, 'text-generation');
+  const stops = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  // Sampling only when asked for (temperature > 0 or top_p < 1): deterministic by default.
+  const sample = body.do_sample ?? ((body.temperature ?? 0) > 0 || (body.top_p ?? 1) < 1);
+  const params = validate(
+    generationParams,
+    {
+      max_new_tokens: body.max_tokens,
+      do_sample: sample,
+      temperature: sample ? body.temperature : undefined,
+      top_p: body.top_p,
+      top_k: body.top_k,
+      repetition_penalty: body.repetition_penalty,
+      seed: body.seed,
+      stop: stops,
+    },
+    'body',
+  );
+  const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0]!;
+  const options = withHeaderOptions({}, request.headers);
+  await deps.engine.ensureReady(model, waitBudgetMs(deps, options, request.headers));
+  const id_ = `cmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const finish = (o: GenerationOutput) => (o.finishReason === 'length' ? 'length' : 'stop');
+  const usage = (o: GenerationOutput) => ({
+    prompt_tokens: o.promptTokens,
+    completion_tokens: o.tokens.length,
+    total_tokens: o.promptTokens + o.tokens.length,
+  });
+
+  if (!body.stream) {
+    const [out] = (await deps.engine.infer(model, 'text-generation', [prompt], params)) as GenerationOutput[];
+    const text = (body.echo ? prompt : '') + cutAtStop(out!.text, stops);
+    return reply.type('application/json; charset=utf-8').send({
+      id: id_,
+      object: 'text_completion',
+      created,
+      model: model.id,
+      choices: [{ index: 0, text, finish_reason: finish(out!), logprobs: null }],
+      usage: usage(out!),
+    });
+  }
+
+  const sse = openSse(request, reply);
+  const chunk = (text: string, finishReason: string | null) => ({
+    id: id_,
+    object: 'text_completion',
+    created,
+    model: model.id,
+    choices: [{ index: 0, text, finish_reason: finishReason, logprobs: null }],
+  });
+  try {
+    if (body.echo) sse.send(chunk(prompt, null));
+    const [out] = (await deps.engine.infer(model, 'text-generation', [prompt], params, (event) => {
+      sse.send(chunk((event as { token: { text: string } }).token.text, null));
+    })) as GenerationOutput[];
+    sse.send(chunk('', finish(out!)));
+    if (body.stream_options?.include_usage) sse.send({ ...chunk('', null), choices: [], usage: usage(out!) });
+    sse.send('[DONE]');
+  } catch (e) {
+    const error = reviveError(e);
+    sse.send({ error: { message: error.message, type: error.status === 400 ? 'invalid_request_error' : 'server_error', code: error.code } });
+  }
+  sse.end();
+}
+
+export function completionsRoutes(deps: ServerDeps) {
+  return async function routes(app: FastifyInstance) {
+    const handler = (request: FastifyRequest, reply: FastifyReply) => handleCompletion(deps, request, reply);
+    app.post('/v1/completions', handler);
+    app.post('/v1/v1/completions', handler);
+    app.get('/v1/models', async () => ({
+      object: 'list',
+      data: deps.repository.list().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.id.split('/')[0], task: m.pipelineTag })),
+    }));
+    app.post('/v1/chat/completions', async () => {
+      throw new ModelhostError('task_not_supported', 404, 'Chat completions are not served by the local engine yet; use /v1/completions');
+    });
+  };
+}

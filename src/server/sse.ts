@@ -1,0 +1,36 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { exposedHeaders } from './app.ts';
+
+export interface SseStream {
+  send(data: unknown): void;
+  end(): void;
+  closed(): boolean;
+}
+
+/** Takes the response over for server-sent events; the usual hooks no longer run, so headers are set here. */
+export function openSse(request: FastifyRequest, reply: FastifyReply): SseStream {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+    'x-compute-type': 'cpu',
+    'access-control-allow-origin': '*',
+    'access-control-expose-headers': exposedHeaders.join(', '),
+  });
+  let closed = false;
+  res.on('close', () => (closed = true));
+  return {
+    send(data) {
+      if (!closed) res.write(`data:${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+    },
+    end() {
+      if (!closed) res.end();
+      closed = true;
+    },
+    closed: () => closed,
+  };
+}
