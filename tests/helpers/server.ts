@@ -1,0 +1,34 @@
+import { compose, type Composed } from '../../src/compose.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { TEST_MODELS_DIR } from './paths.ts';
+
+export interface TestServer {
+  url: string;
+  composed: Composed;
+  close(): Promise<void>;
+}
+
+/**
+ * A real server on a loopback port over the tiny test models and the built-in ones. Requests wait for cold
+ * models by default here, so tests about answers need not retry; cold-start tests turn that off.
+ */
+export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const config = { ...loadConfig({ modelsDir: TEST_MODELS_DIR, port: 0, logLevel: 'silent', waitForModelByDefault: true }, {}), ...overrides };
+  const composed = await compose(config, { logger: false });
+  await composed.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = composed.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, composed, close: () => composed.close() };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: json as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
