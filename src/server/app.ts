@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerDeps } from './deps.ts';
 import { sendError } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { hubRoutes } from './routes/hub.ts';
 import { inferenceRoutes } from './routes/inference.ts';
 import { completionsRoutes } from './routes/completions.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 
 export const exposedHeaders = [
   'x-compute-time',
@@ -31,7 +32,8 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: true,
+    // One log line per request costs throughput; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
 
@@ -62,5 +64,6 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(hubRoutes(deps));
   await app.register(inferenceRoutes(deps));
   await app.register(completionsRoutes(deps));
+  await app.register(metricsRoutes(deps));
   return app;
 }

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureBytes } from '../fixtures/audio/fixtures.ts';
+import { fixtureBytes as fixtureView } from '../fixtures/audio/fixtures.ts';
 import { postJson, startServer, type TestServer } from '../helpers/server.ts';
+
+/** Fixture bytes backed by a plain ArrayBuffer, as fetch's body type wants. */
+const fixtureBytes = (name: string) => new Uint8Array(fixtureView(name));
 
 const LID = 'facebook/fasttext-lid-176';
 const VAD = 'snakers4/silero-vad';

@@ -16,10 +16,18 @@ function characters(inputs: unknown): number {
   return 0;
 }
 
+function isSimilarityInput(inputs: unknown): boolean {
+  return !!inputs && typeof inputs === 'object' && 'source_sentence' in inputs;
+}
+
 export function inferenceRoutes(deps: ServerDeps) {
   async function run(request: FastifyRequest, reply: FastifyReply, id: string, task?: TaskId) {
-    const { model, spec } = resolveModel(deps, id, task);
+    let { model, spec } = resolveModel(deps, id, task);
     const parsed = parseBody(request.body as Buffer | undefined, request.headers['content-type'], spec.modality, model.id);
+    // An embedding model also answers sentence-similarity: its input shape says which one the caller wants.
+    if (!task && spec.id === 'feature-extraction' && isSimilarityInput(parsed.request.inputs)) {
+      ({ model, spec } = resolveModel(deps, id, 'sentence-similarity'));
+    }
     const options = withHeaderOptions(parsed.options, request.headers);
     const req = spec.parse(parsed.request);
     if (parsed.stream) {
