@@ -147,7 +147,10 @@ describe('decodeAudio: bad input is an InputError naming the accepted formats', 
   it('WAV header cut inside the fmt chunk', () => expectInputError(decodeAudio({ data: speechWav.subarray(0, 30) }), /Invalid WAV/));
 
   it('WAV cut right after the header (no samples)', () =>
-    expectInputError(decodeAudio({ data: speechWav.subarray(0, 44) }), /no samples/));
+    expectInputError(decodeAudio({ data: speechWav.subarray(0, 44) }), /data chunk is truncated/));
+
+  it('WAV cut in the middle of its samples', () =>
+    expectInputError(decodeAudio({ data: speechWav.subarray(0, speechWav.length - 1000) }), /data chunk is truncated/));
 
   it('RIFF that is not WAVE', () => {
     const data = speechWav.slice(0, 100);

@@ -105,8 +105,13 @@ function decodeWav(data: Uint8Array): { channels: Float32Array[]; sampleRate: nu
         bits: view.getUint16(start + 14, true),
       };
     } else if (startsWith(data, 'data', pos)) {
-      // Streaming writers leave the size at 0 or 0xFFFFFFFF; take what is actually there.
-      const end = size === 0 || start + size > data.length ? data.length : start + size;
+      // Streaming writers leave the size at 0 or 0xFFFFFFFF; take what is actually there. Any other size that
+      // runs past the end means the upload was cut short: answering on part of it would be a silent failure.
+      const unknownSize = size === 0 || size === 0xffffffff;
+      if (!unknownSize && start + size > data.length) {
+        throw bad(`the data chunk is truncated (${size} bytes declared, ${data.length - start} present)`);
+      }
+      const end = unknownSize ? data.length : start + size;
       body = data.subarray(start, end);
       if (fmt) break;
     }
