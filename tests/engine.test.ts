@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ModelLoadingError } from '../src/core/errors.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { ModelRepository } from '../src/engine/repository.ts';
+import { TEST_MODELS_DIR } from './helpers/paths.ts';
+
+const repo = new ModelRepository([TEST_MODELS_DIR]);
+const model = (id: string) => {
+  const m = repo.get(id);
+  if (!m) throw new Error(`missing test model ${id}`);
+  return m;
+};
+
+const TEXTS = Array.from({ length: 24 }, (_, i) => `sentence number ${i} ${'with more words '.repeat(i % 5)}about the weather`);
+
+describe('engine', () => {
+  let engine: Engine | undefined;
+  afterEach(async () => {
+    await engine?.close();
+    engine = undefined;
+  });
+
+  it('merges concurrent requests into batches whose answers equal unbatched ones', async () => {
+    engine = new Engine({ maxBatchSize: 16, batchWaitMs: 5 });
+    const m = model('tiny/bert-sentiment');
+    await engine.preload(m);
+    const params = { top_k: null };
+    const sequential: unknown[] = [];
+    for (const t of TEXTS) sequential.push((await engine.infer(m, 'text-classification', [t], params))[0]);
+    const before = { ...engine.counters };
+    const concurrent = await Promise.all(TEXTS.map(async (t) => (await engine!.infer(m, 'text-classification', [t], params))[0]));
+    const batches = engine.counters.batches - before.batches;
+    expect(engine.counters.items - before.items).toBe(TEXTS.length);
+    expect(batches).toBeLessThanOrEqual(Math.ceil(TEXTS.length / 16) + 1);
+    concurrent.forEach((c, i) => {
+      const s = sequential[i] as { label: string; score: number }[];
+      (c as { label: string; score: number }[]).forEach((x, j) => {
+        expect(x.label).toBe(s[j]!.label);
+        expect(Math.abs(x.score - s[j]!.score)).toBeLessThan(1e-5);
+      });
+    });
+  });
+
+  it('does not merge requests whose parameters differ, and runs one item per batch when batching is off', async () => {
+    engine = new Engine({ maxBatchSize: 1 });
+    const m = model('tiny/bert-sentiment');
+    await engine.preload(m);
+    await Promise.all(TEXTS.slice(0, 6).map((t) => engine!.infer(m, 'text-classification', [t], {})));
+    expect(engine.counters.batches).toBe(6);
+
+    const mixed = new Engine({ maxBatchSize: 32, batchWaitMs: 20 });
+    try {
+      await mixed.preload(m);
+      const answers = await Promise.all([
+        mixed.infer(m, 'text-classification', [TEXTS[0]], { top_k: 1 }),
+        mixed.infer(m, 'text-classification', [TEXTS[1]], { top_k: 2 }),
+      ]);
+      expect((answers[0][0] as unknown[]).length).toBe(1);
+      expect((answers[1][0] as unknown[]).length).toBe(2);
+      expect(mixed.counters.batches).toBe(2);
+    } finally {
+      await mixed.close();
+    }
+  });
+
+  it('unloads the least recently used model to stay under the memory budget', async () => {
+    const a = model('tiny/bert-sentiment');
+    const b = model('tiny/bert-ner');
+    const c = model('tiny/bert-mlm');
+    // Room for two of these models (each is loaded at 1.5x its file size), not three.
+    const budget = Math.floor((a.sizeBytes + b.sizeBytes) * 1.5 + c.sizeBytes * 0.5);
+    engine = new Engine({ memoryBudgetBytes: budget });
+    await engine.preload(a);
+    await engine.preload(b);
+    await engine.infer(a, 'text-classification', ['touch a so that b is the oldest'], {});
+    await engine.preload(c);
+    expect(engine.state(a.id)).toBe('ready');
+    expect(engine.state(b.id)).toBe('unloaded');
+    expect(engine.state(c.id)).toBe('ready');
+    expect(engine.counters.unloads).toBe(1);
+    // An unloaded model comes back on demand.
+    await engine.ensureReady(b, 30_000);
+    expect(engine.state(b.id)).toBe('ready');
+  });
+
+  it('answers ModelLoadingError with an estimate when the caller will not wait, and waits when asked', async () => {
+    engine = new Engine();
+    const m = model('tiny/gpt2');
+    const error = await engine.ensureReady(m, 0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelLoadingError);
+    expect((error as ModelLoadingError).status).toBe(503);
+    expect((error as ModelLoadingError).extra.estimated_time).toBeGreaterThan(0);
+    expect(engine.state(m.id)).toBe('loading');
+    await engine.ensureReady(m, 30_000);
+    expect(engine.state(m.id)).toBe('ready');
+  });
+});
