@@ -135,6 +135,13 @@ describe('protocol details (built-in models)', () => {
     // fastText has no transformers.js pipeline: that way is absent rather than broken.
     expect(methods).not.toContain('library');
     expect((await fetch(`${server.url}/api/models/nobody/nothing`)).status).toBe(404);
+    // A transformers.js model also lists local library use, with its files as siblings.
+    const tiny = (await (await fetch(`${server.url}/api/models/tiny/bert-sentiment`)).json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(tiny.siblings.map((s: { rfilename: string }) => s.rfilename)).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'onnx/model.onnx']));
+    const library = tiny.modelhost.usage.find((u: { method: string }) => u.method === 'library');
+    expect(library.snippet).toContain("pipeline('text-classification', 'tiny/bert-sentiment')");
+    const gen = (await (await fetch(`${server.url}/api/models/tiny/gpt2`)).json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(gen.modelhost.usage.map((u: { method: string }) => u.method)).toContain('openai-completions');
   });
 
   it('answers /health and /ready', async () => {
