@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { throwItemErrors } from './item-error.ts';
 import { nonEmptyText, textItems, topK, validate, type TaskSpec } from './spec.ts';
 
 const params = z.object({
@@ -17,5 +18,9 @@ export const fillMask: TaskSpec = {
     const { items, single } = textItems(req.inputs);
     return { items, single, params: validate(params, req.parameters, 'parameters') };
   },
-  respond: (outputs, req) => (req.single ? outputs[0] : outputs),
+  respond(outputs, req) {
+    // A text without the mask token fails its own request (400), not the other requests batched with it.
+    throwItemErrors(outputs);
+    return req.single ? outputs[0] : outputs;
+  },
 };

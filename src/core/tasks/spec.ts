@@ -49,14 +49,14 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, where: string)
 
 export const nonEmptyText = z.string().refine((s) => s.trim().length > 0, 'must be a non-empty string');
 
-/** `inputs` as one string or a non-empty list of strings. */
-export const textInputs = z.union([nonEmptyText, z.array(nonEmptyText).min(1, 'must not be an empty list').max(256)], {
-  error: 'expected a non-empty string or a list of strings',
-});
-
+/** `inputs` as one string or a non-empty list of strings; a bad list item is named by its index. */
 export function textItems(inputs: unknown): { items: string[]; single: boolean } {
-  const value = validate(textInputs, inputs, 'inputs');
-  return typeof value === 'string' ? { items: [value], single: true } : { items: value, single: false };
+  if (Array.isArray(inputs)) {
+    const list = validate(z.array(nonEmptyText).min(1, 'must not be an empty list').max(256, 'at most 256 texts per request'), inputs, 'inputs');
+    return { items: list, single: false };
+  }
+  if (typeof inputs !== 'string') throw new InputError('inputs: expected a non-empty string or a list of strings');
+  return { items: [validate(nonEmptyText, inputs, 'inputs')], single: true };
 }
 
 export const topK = z.number().int().min(1).max(1000);

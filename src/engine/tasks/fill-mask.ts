@@ -1,13 +1,21 @@
 import { InputError } from '../../core/errors.ts';
+import { itemError, type ItemError } from '../../core/tasks/item-error.ts';
 import { softmax } from './math.ts';
 import type { TaskHandler, Tokenizer } from './types.ts';
 
-/** Vocabulary ids of `targets` (their first token, as transformers does for multi-token targets). */
+/**
+ * Vocabulary ids of `targets`, as transformers resolves them: an exact vocabulary entry (`##ing` included), else
+ * the first token of the tokenized target. A target that only tokenizes to [UNK] (or to nothing, or to another
+ * special token) is not in the vocabulary: that is the caller's mistake, not a prediction to score.
+ */
 function targetIds(tokenizer: Tokenizer, targets: string[]): number[] {
+  const vocab = tokenizer.get_vocab();
+  const special = new Set(tokenizer.all_special_ids);
   return targets.map((t) => {
-    const ids = (tokenizer(t, { add_special_tokens: false }).input_ids.tolist() as bigint[][])[0] ?? [];
-    if (ids.length === 0) throw new InputError(`parameters.targets: "${t}" is not in the model's vocabulary`);
-    return Number(ids[0]);
+    const exact = vocab instanceof Map ? vocab.get(t) : Object.hasOwn(vocab, t) ? vocab[t] : undefined;
+    const id = exact ?? Number((tokenizer(t, { add_special_tokens: false }).input_ids.tolist() as bigint[][])[0]?.[0] ?? -1);
+    if (id < 0 || special.has(id)) throw new InputError(`parameters.targets: "${t}" is not in the model's vocabulary`);
+    return id;
   });
 }
 
@@ -16,21 +24,18 @@ export const fillMask: TaskHandler = async ({ pipe }, inputs, params) => {
   const texts = inputs as string[];
   const maskId = tokenizer.mask_token_id;
   if (maskId === undefined) throw new InputError('this model has no mask token');
+  const candidates = params.targets ? targetIds(tokenizer, params.targets as string[]) : null;
   const encoded = tokenizer(texts, { padding: true, truncation: true });
   const allIds = encoded.input_ids.tolist() as bigint[][];
-  allIds.forEach((ids) => {
-    if (!ids.some((id) => Number(id) === maskId)) {
-      throw new InputError(`inputs: each text must contain the mask token ${tokenizer.mask_token}`);
-    }
-  });
   const { logits } = await model(encoded);
   const [, seqLen = 0, vocab = 0] = logits!.dims;
   const data = logits!.data as Float32Array;
-  const candidates = params.targets ? targetIds(tokenizer, params.targets as string[]) : null;
   const topK = params.top_k as number;
 
-  return allIds.map((ids, i) => {
+  // Items of concurrent requests share this batch: a text without the mask fails its own request, not the batch.
+  return allIds.map((ids, i): ItemError | object[] => {
     const position = ids.findIndex((id) => Number(id) === maskId);
+    if (position < 0) return itemError(`inputs: each text must contain the mask token ${tokenizer.mask_token}`);
     const base = (i * seqLen + position) * vocab;
     const probs = softmax(data.subarray(base, base + vocab));
     const pool = candidates ?? probs.map((_, k) => k);

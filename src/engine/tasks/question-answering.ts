@@ -70,8 +70,10 @@ export const questionAnswering: TaskHandler = async ({ pipe }, inputs, params) =
         end: last?.[1] ?? 0,
       };
     });
-    if (params.handle_impossible_answer && (answers.length === 0 || nullScore > answers[0]!.score)) {
-      answers.unshift({ answer: '', score: nullScore, start: 0, end: 0 });
+    // As transformers does: the empty answer is ranked with the others by its score, then the top k are kept.
+    if (params.handle_impossible_answer) {
+      answers.push({ answer: '', score: nullScore, start: 0, end: 0 });
+      answers.sort((x, y) => y.score - x.score);
       answers.length = Math.min(answers.length, topK);
     }
     return answers;
