@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { throwItemErrors } from './item-error.ts';
 import { textItems, validate, type TaskSpec } from './spec.ts';
 
 // TEI puts these options at the JSON root; older clients put them under `parameters`. Both are read.
@@ -18,5 +19,8 @@ export const featureExtraction: TaskSpec = {
     const { items, single } = textItems(req.inputs);
     return { items, single, params: validate(options, { ...req.root, ...req.parameters }, 'parameters') };
   },
-  respond: (outputs, req) => (req.single ? outputs[0] : outputs),
+  respond(outputs, req) {
+    throwItemErrors(outputs);
+    return req.single ? outputs[0] : outputs;
+  },
 };

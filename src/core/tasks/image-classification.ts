@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { throwItemErrors } from './item-error.ts';
 import { binaryItem, functionToApply, topK, validate, type TaskSpec } from './spec.ts';
 
 const params = z.object({
@@ -13,5 +14,8 @@ export const imageClassification: TaskSpec = {
   parse(req) {
     return { items: [binaryItem(req.inputs, 'image')], single: true, params: validate(params, req.parameters, 'parameters') };
   },
-  respond: (outputs) => outputs[0],
+  respond(outputs) {
+    throwItemErrors(outputs);
+    return outputs[0];
+  },
 };

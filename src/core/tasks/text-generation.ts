@@ -14,9 +14,10 @@ export const generationParams = z.object({
   // The legacy serverless API returned the prompt too; TGI's /generate does not. Routes set their own default.
   return_full_text: z.boolean().optional(),
   details: z.boolean().default(false),
+  /** Keep only the last `truncate` tokens of the prompt (TGI). */
+  truncate: z.number().int().min(1).nullish(),
   // Accepted for compatibility, not used by this engine.
   typical_p: z.number().optional(),
-  truncate: z.number().int().nullish(),
   watermark: z.boolean().optional(),
   decoder_input_details: z.boolean().optional(),
   max_time: z.number().optional(),

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
+import { itemError, type ItemError } from '../../core/tasks/item-error.ts';
 import { cosine, l2normalize } from './math.ts';
-import type { HandlerContext, TaskHandler } from './types.ts';
+import type { HandlerContext, Pipe, TaskHandler } from './types.ts';
 
 type Pooling = 'mean' | 'cls' | 'none';
 
@@ -50,12 +51,22 @@ export async function embed(
   pooling: Pooling,
   normalize: boolean,
   truncate = true,
-): Promise<number[][] | number[][][]> {
-  const encoded = pipe.tokenizer(texts, { padding: true, truncation: truncate });
+): Promise<(number[] | number[][] | ItemError)[]> {
+  // Without truncation, a text longer than the model takes is refused on its own (the tokenizer cannot pad a
+  // batch past the model's length, and the other texts of the batch may come from other requests).
+  const max = pipe.tokenizer.model_max_length;
+  const tooLong = texts.map((t) => !truncate && (pipe.tokenizer(t, { truncation: false }).input_ids.dims[1] ?? 0) > max);
+  const kept = texts.filter((_, i) => !tooLong[i]);
+  const vectors = kept.length > 0 ? await embedBatch(pipe, kept, pooling, normalize) : [];
+  let next = 0;
+  return texts.map((_, i) =>
+    tooLong[i] ? itemError(`inputs: longer than the model's ${max} tokens and truncate is false`) : vectors[next++]!,
+  );
+}
+
+async function embedBatch(pipe: Pipe, texts: string[], pooling: Pooling, normalize: boolean): Promise<(number[] | number[][])[]> {
+  const encoded = pipe.tokenizer(texts, { padding: true, truncation: true });
   const lengths = (encoded.attention_mask.tolist() as bigint[][]).map((m) => m.filter((x) => x === 1n).length);
-  if (!truncate && lengths.some((l) => l > pipe.tokenizer.model_max_length)) {
-    throw new InputError(`inputs: longer than the model's ${pipe.tokenizer.model_max_length} tokens and truncate is false`);
-  }
   const out = await pipe.model(encoded);
   const hidden = out.last_hidden_state ?? out.token_embeddings ?? Object.values(out)[0]!;
   const [, seqLen = 0, width = 0] = hidden.dims;
@@ -75,7 +86,7 @@ export async function embed(
       pooled = pooled.map((x) => x / length);
     }
     return normalize ? l2normalize(pooled) : pooled;
-  }) as number[][] | number[][][];
+  });
 }
 
 export const featureExtraction: TaskHandler = async (ctx, inputs, params) => {

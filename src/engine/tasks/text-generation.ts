@@ -1,6 +1,8 @@
-import { LogitsProcessor, StoppingCriteria, random } from '@huggingface/transformers';
+import { randomInt } from 'node:crypto';
+import { LogitsProcessor, StoppingCriteria, Tensor, random } from '@huggingface/transformers';
+import { InputError } from '../../core/errors.ts';
 import type { GeneratedToken, GenerationOutput } from '../../core/tasks/text-generation.ts';
-import type { TaskHandler, TensorLike, Tokenizer } from './types.ts';
+import type { Encoded, TaskHandler, TensorLike, Tokenizer } from './types.ts';
 
 /** Keeps the log-probabilities of the last step, after every other processor, to report each token's logprob. */
 class LogprobRecorder extends LogitsProcessor {
@@ -37,21 +39,60 @@ class StopSequences extends StoppingCriteria {
   }
 }
 
-/** Seeded sampling uses the library's global PRNG, so seeded runs in one worker take turns. */
+/**
+ * Sampling draws from the library's global PRNG, which every model of this worker shares: sampled runs take
+ * turns, each seeding it first (with the caller's seed, else a random one), so that another model sampling at
+ * the same time cannot change a seeded answer.
+ */
 let samplingTurn: Promise<unknown> = Promise.resolve();
+
+/** How many positions (prompt + new tokens) the model has; undefined when its config does not say. */
+export function contextLength(config: Record<string, unknown>, tokenizer: Tokenizer): number | undefined {
+  for (const key of ['n_positions', 'max_position_embeddings', 'n_ctx', 'seq_length']) {
+    const value = config[key];
+    if (typeof value === 'number' && value > 0) return value;
+  }
+  const fromTokenizer = tokenizer.model_max_length;
+  // Tokenizers without a limit carry a huge sentinel (1e30 in transformers).
+  return typeof fromTokenizer === 'number' && fromTokenizer > 0 && fromTokenizer < 1e9 ? fromTokenizer : undefined;
+}
+
+/** The tokenized prompt; TGI's `truncate` keeps only its last `truncate` tokens. */
+function encodePrompt(tokenizer: Tokenizer, prompt: string, truncate: unknown): Encoded {
+  const encoded = tokenizer(prompt);
+  const length = encoded.input_ids.dims[1] ?? 0;
+  if (typeof truncate !== 'number' || length <= truncate) return encoded;
+  const kept: Record<string, TensorLike> = {};
+  for (const [key, t] of Object.entries(encoded)) {
+    const type = (t as unknown as { type: 'int64' }).type;
+    kept[key] = new Tensor(type, (t.data as BigInt64Array).slice(length - truncate), [1, truncate]) as unknown as TensorLike;
+  }
+  return kept as Encoded;
+}
 
 export const textGeneration: TaskHandler = async ({ pipe }, inputs, params, emit) => {
   const outputs: GenerationOutput[] = [];
+  const context = contextLength(pipe.model.config, pipe.tokenizer);
   for (const prompt of inputs as string[]) {
-    const seeded = params.do_sample === true && typeof params.seed === 'number';
-    const run = () => generateOne(pipe.tokenizer, pipe.model.generate.bind(pipe.model), prompt, params, emit);
-    if (seeded) {
+    const encoded = encodePrompt(pipe.tokenizer, prompt, params.truncate);
+    const promptTokens = encoded.input_ids.dims[1] ?? 0;
+    // Past the model's positions the graph fails mid-generation; refuse up front, as TGI does (422 there).
+    const wanted = params.max_new_tokens as number;
+    if (context !== undefined && promptTokens + wanted > context) {
+      throw new InputError(
+        `inputs tokens + max_new_tokens (max_tokens on /v1/completions) must be <= ${context}, this model's context length; given ${promptTokens} inputs tokens and ${wanted} new tokens`,
+      );
+    }
+    const run = () => generateOne(pipe.tokenizer, pipe.model.generate.bind(pipe.model), prompt, encoded, params, emit);
+    if (params.do_sample === true) {
+      const seed = typeof params.seed === 'number' ? params.seed : randomInt(2 ** 32);
       const turn = samplingTurn.then(() => {
-        random.seed(params.seed as number);
+        random.seed(seed);
         return run();
       });
       samplingTurn = turn.catch(() => undefined);
-      outputs.push(await turn);
+      // Like TGI, details report the seed used, so an unseeded answer can be asked for again.
+      outputs.push({ ...(await turn), seed });
     } else outputs.push(await run());
   }
   return outputs;
@@ -61,10 +102,10 @@ async function generateOne(
   tokenizer: Tokenizer,
   generate: (options: Record<string, unknown>) => Promise<TensorLike>,
   prompt: string,
+  encoded: Encoded,
   params: Record<string, unknown>,
   emit?: (event: unknown) => void,
 ): Promise<GenerationOutput> {
-  const encoded = tokenizer(prompt);
   const promptIds = (encoded.input_ids.tolist() as bigint[][])[0]!;
   const recorder = new LogprobRecorder();
   const stops = new StopSequences(tokenizer, promptIds.length, (params.stop as string[]) ?? []);
@@ -73,6 +114,19 @@ async function generateOne(
   const newIds: number[] = [];
   let textSoFar = '';
   let promptSeen = false;
+
+  // Tokens whose text is not known yet: byte-level tokens can end inside a UTF-8 character, which decodes as
+  // U+FFFD until the token that completes it arrives. They are reported (with text "") together with that token,
+  // which carries the whole character, so token texts always add up to the generated text.
+  const pending: GeneratedToken[] = [];
+  const release = (text: string) => {
+    pending.forEach((token, i) => {
+      if (i === pending.length - 1) token.text = text;
+      tokens.push(token);
+      emit?.({ index: tokens.length - 1, token });
+    });
+    pending.length = 0;
+  };
 
   // A streamer receives the prompt first, then one id per step; decoding the whole tail each step keeps
   // multi-token characters and word pieces right.
@@ -84,16 +138,11 @@ async function generateOne(
       }
       const id = Number(value[0]![0]);
       newIds.push(id);
+      pending.push({ id, text: '', logprob: recorder.last[id] ?? 0, special: special.has(id) });
       const decoded = tokenizer.decode(newIds, { skip_special_tokens: true });
-      const token: GeneratedToken = {
-        id,
-        text: decoded.slice(textSoFar.length),
-        logprob: recorder.last[id] ?? 0,
-        special: special.has(id),
-      };
+      if (decoded.endsWith('\uFFFD')) return;
+      release(decoded.slice(textSoFar.length));
       textSoFar = decoded;
-      tokens.push(token);
-      emit?.({ index: tokens.length - 1, token });
     },
     end() {},
   };
@@ -112,6 +161,12 @@ async function generateOne(
     streamer,
   });
 
+  // Generation may end inside a character: the last tokens then carry what the text ends with.
+  if (pending.length > 0) {
+    const decoded = tokenizer.decode(newIds, { skip_special_tokens: true });
+    release(decoded.slice(textSoFar.length));
+    textSoFar = decoded;
+  }
   const last = newIds[newIds.length - 1];
   const finishReason = stops.hit ? 'stop_sequence' : last !== undefined && last === tokenizer.eos_token_id ? 'eos_token' : 'length';
   return {

@@ -7,13 +7,12 @@ import { generationParams, type GenerationOutput } from '../../core/tasks/text-g
 import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { resolveModel, waitBudgetMs } from '../inference.ts';
-import { openSse } from '../sse.ts';
+import { openSse, type SseStream } from '../sse.ts';
 
 const completionBody = z.object({
   model: z.string().optional(),
-  prompt: z.union([z.string().min(1), z.array(z.string().min(1)).length(1, 'only one prompt per request is supported')], {
-    error: 'required: a non-empty string',
-  }),
+  // A list is checked for its length after parsing: inside a union, zod would report only the union's message.
+  prompt: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'required: a non-empty string' }),
   max_tokens: z.number().int().min(1).max(2048).default(16),
   temperature: z.number().min(0).max(2).optional(),
   top_p: z.number().gt(0).max(1).optional(),
@@ -35,9 +34,26 @@ function cutAtStop(text: string, stops: string[]): string {
   return Number.isFinite(at) ? text.slice(0, at) : text;
 }
 
+/** Length of the longest end of `text` that begins a stop sequence (and may become one with the next token). */
+function heldBack(text: string, stops: string[]): number {
+  let held = 0;
+  for (const stop of stops) {
+    for (let n = Math.min(stop.length - 1, text.length); n > held; n--) {
+      if (text.endsWith(stop.slice(0, n))) {
+        held = n;
+        break;
+      }
+    }
+  }
+  return held;
+}
+
 /** OpenAI text completions on a text-generation model: `/v1/completions` (model in the body) or `/models/{id}/v1/completions`. */
 export async function handleCompletion(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, urlModel?: string) {
   const body = validate(completionBody, parseJsonObject(request.body as Buffer | undefined), 'body');
+  if (Array.isArray(body.prompt) && body.prompt.length > 1) {
+    throw new InputError(`body.prompt: only one prompt per request is supported (got ${body.prompt.length})`);
+  }
   // With endpointUrl the JS client sends the URL itself as `model`; the URL's model wins.
   const id = urlModel ?? body.model;
   if (!id) throw new InputError('body.model: required (the id of a text-generation model, see GET /v1/models)');
@@ -84,7 +100,6 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
     });
   }
 
-  const sse = openSse(request, reply);
   const chunk = (text: string, finishReason: string | null) => ({
     id: id_,
     object: 'text_completion',
@@ -92,19 +107,45 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
     model: model.id,
     choices: [{ index: 0, text, finish_reason: finishReason, logprobs: null }],
   });
+  // The stream opens with the first token, so that input the model refuses before generating (a prompt longer
+  // than its context, say) is still an HTTP error rather than a 200 stream that carries only an error.
+  let sse: SseStream | undefined;
+  const stream = () => {
+    if (!sse) {
+      sse = openSse(request, reply);
+      if (body.echo) sse.send(chunk(prompt, null));
+    }
+    return sse;
+  };
+  // Text is sent as it comes, except what could be the start of a stop sequence (held until it is known not
+  // to be) and anything from a stop sequence on: the chunks add up to the non-streamed text.
+  let generated = '';
+  let sent = 0;
+  let stopped = false;
+  const flush = (final: boolean) => {
+    if (stopped) return;
+    const cut = cutAtStop(generated, stops);
+    stopped = cut.length < generated.length;
+    const safe = stopped || final ? cut : cut.slice(0, cut.length - heldBack(cut, stops));
+    if (safe.length > sent) stream().send(chunk(safe.slice(sent), null));
+    sent = Math.max(sent, safe.length);
+  };
   try {
-    if (body.echo) sse.send(chunk(prompt, null));
     const [out] = (await deps.engine.infer(model, 'text-generation', [prompt], params, (event) => {
-      sse.send(chunk((event as { token: { text: string } }).token.text, null));
+      generated += (event as { token: { text: string } }).token.text;
+      flush(false);
     })) as GenerationOutput[];
-    sse.send(chunk('', finish(out!)));
-    if (body.stream_options?.include_usage) sse.send({ ...chunk('', null), choices: [], usage: usage(out!) });
-    sse.send('[DONE]');
+    flush(true);
+    const open = stream();
+    open.send(chunk('', finish(out!)));
+    if (body.stream_options?.include_usage) open.send({ ...chunk('', null), choices: [], usage: usage(out!) });
+    open.send('[DONE]');
   } catch (e) {
+    if (!sse) throw e;
     const error = reviveError(e);
     sse.send({ error: { message: error.message, type: error.status === 400 ? 'invalid_request_error' : 'server_error', code: error.code } });
   }
-  sse.end();
+  sse?.end();
 }
 
 export function completionsRoutes(deps: ServerDeps) {
