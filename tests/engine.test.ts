@@ -1,10 +1,11 @@
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelLoadingError } from '../src/core/errors.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { ModelRepository } from '../src/engine/repository.ts';
-import { TEST_MODELS_DIR } from './helpers/paths.ts';
+import { REPO_ROOT, TEST_MODELS_DIR } from './helpers/paths.ts';
 
-const repo = new ModelRepository([TEST_MODELS_DIR]);
+const repo = new ModelRepository([TEST_MODELS_DIR, path.join(REPO_ROOT, 'builtin-models')]);
 const model = (id: string) => {
   const m = repo.get(id);
   if (!m) throw new Error(`missing test model ${id}`);
@@ -93,5 +94,25 @@ describe('engine', () => {
     expect(engine.state(m.id)).toBe('loading');
     await engine.ensureReady(m, 30_000);
     expect(engine.state(m.id)).toBe('ready');
+  });
+
+  it('fails only the request whose input the runtime refuses, not the others in its batch', async () => {
+    engine = new Engine({ maxBatchSize: 8, batchWaitMs: 20 });
+    const lid = model('facebook/fasttext-lid-176');
+    await engine.preload(lid);
+    // The fastText runtime refuses a non-string input for the whole batch it sits in.
+    const [good, bad, other] = await Promise.allSettled([
+      engine.infer(lid, 'text-classification', ['Das ist ein ganz normaler deutscher Satz.'], { top_k: 1 }),
+      engine.infer(lid, 'text-classification', [42], { top_k: 1 }),
+      engine.infer(lid, 'text-classification', ['Ceci est une phrase tout à fait normale.'], { top_k: 1 }),
+    ]);
+    expect(engine.counters.batches).toBeGreaterThanOrEqual(1);
+    expect(good.status).toBe('fulfilled');
+    expect(other.status).toBe('fulfilled');
+    expect(((good as PromiseFulfilledResult<unknown[]>).value[0] as { label: string }[])[0]!.label).toBe('de');
+    expect(((other as PromiseFulfilledResult<unknown[]>).value[0] as { label: string }[])[0]!.label).toBe('fr');
+    expect(bad.status).toBe('rejected');
+    expect((bad as PromiseRejectedResult).reason).toMatchObject({ status: 400 });
+    expect((bad as PromiseRejectedResult).reason).not.toBeInstanceOf(TypeError);
   });
 });

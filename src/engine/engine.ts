@@ -312,13 +312,32 @@ export class Engine {
       .run({ key: slot.model.id, task: queue.task, inputs: batch.map((b) => b.input), params: queue.params, stream: !!onEvent }, onEvent)
       .then(
         (outputs) => batch.forEach((item, i) => item.resolve(outputs[i])),
-        (e: Error) => batch.forEach((item) => item.reject(e)),
+        (e: Error) => this.retryAlone(slot, queue.task, queue.params, batch, e),
       )
       .finally(() => {
         slot.busy = false;
         slot.lastUsed = performance.now();
         if (this.slots.get(slot.model.id) === slot) this.schedule(slot);
       });
+  }
+
+  /**
+   * A batch refused for its input (a 4xx) is run again one item at a time, so a bad input fails only the
+   * request that sent it, not the others that shared its forward pass.
+   */
+  private async retryAlone(slot: Slot, task: TaskId, params: Record<string, unknown>, batch: QueuedItem[], error: Error): Promise<void> {
+    if (batch.length === 1 || !(error instanceof ModelhostError) || error.status >= 500) {
+      batch.forEach((item) => item.reject(error));
+      return;
+    }
+    for (const item of batch) {
+      try {
+        const [output] = await slot.worker.run({ key: slot.model.id, task, inputs: [item.input], params, stream: false });
+        item.resolve(output);
+      } catch (e) {
+        item.reject(e as Error);
+      }
+    }
   }
 
   async close(): Promise<void> {

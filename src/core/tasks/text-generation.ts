@@ -55,7 +55,13 @@ export const textGeneration: TaskSpec = {
   batchable: false,
   parse(req) {
     const { prompt, params } = parseGeneration(req.inputs, req.parameters);
-    return { items: [prompt], single: true, params: { ...params, return_full_text: params.return_full_text ?? true } };
+    // As TGI does: asking for a sampling warper (temperature other than 1, top_k, top_p < 1) turns sampling on.
+    const warpers = (params.temperature !== undefined && params.temperature !== 1) || params.top_k !== undefined || (params.top_p ?? 1) < 1;
+    return {
+      items: [prompt],
+      single: true,
+      params: { ...params, do_sample: params.do_sample || warpers, return_full_text: params.return_full_text ?? true },
+    };
   },
   respond(outputs, req) {
     const out = outputs[0] as GenerationOutput;

@@ -5,7 +5,7 @@ import type { GenerationOutput } from '../../core/tasks/text-generation.ts';
 import { parseBody, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { infer, resolveModel, waitBudgetMs } from '../inference.ts';
-import { openSse } from '../sse.ts';
+import { openSse, type SseStream } from '../sse.ts';
 import { handleCompletion } from './completions.ts';
 
 /** Input size reported as `x-compute-characters` for text tasks, as the legacy API did. */
@@ -70,7 +70,9 @@ export function inferenceRoutes(deps: ServerDeps) {
 
 /**
  * TGI's stream: one `data:` event per token with `generated_text: null`; the last token's event carries the
- * whole text (and `details` when asked). No `[DONE]`. Errors arrive as an event with `error` and `error_type`.
+ * whole text (and `details` when asked). No `[DONE]`. The stream opens with the first token, so an input the
+ * model refuses is still a plain 4xx JSON answer; a failure after that arrives as an event with `error` and
+ * `error_type`.
  */
 async function streamGeneration(
   request: FastifyRequest,
@@ -81,21 +83,24 @@ async function streamGeneration(
   params: Record<string, unknown>,
 ) {
   const model = deps.repository.get(modelId)!;
-  const sse = openSse(request, reply);
+  let sse: SseStream | undefined;
   let held: Record<string, unknown> | undefined;
   try {
     const [output] = (await deps.engine.infer(model, 'text-generation', items, params, (event) => {
+      sse ??= openSse(request, reply);
       if (held) sse.send(held);
       held = { ...(event as object), generated_text: null, details: null };
     })) as GenerationOutput[];
+    sse ??= openSse(request, reply);
     const full = (params.return_full_text ? output!.prompt : '') + output!.text;
     const details = params.details
       ? { finish_reason: output!.finishReason, generated_tokens: output!.tokens.length, seed: output!.seed ?? null, input_length: output!.promptTokens }
       : null;
     sse.send({ ...(held ?? { index: 0, token: null }), generated_text: full, details });
   } catch (e) {
+    if (!sse) throw e;
     const error = reviveError(e);
-    sse.send({ error: error.message, error_type: error.status === 400 ? 'validation' : 'generation' });
+    sse.send({ error: error.message, error_type: error.status < 500 ? 'validation' : 'generation' });
   }
   sse.end();
 }
