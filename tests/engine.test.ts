@@ -115,4 +115,21 @@ describe('engine', () => {
     expect((bad as PromiseRejectedResult).reason).toMatchObject({ status: 400 });
     expect((bad as PromiseRejectedResult).reason).not.toBeInstanceOf(TypeError);
   });
+
+  it('gives the same scores when a batch of very different lengths runs as length-sorted passes', async () => {
+    engine = new Engine({ maxBatchSize: 32, batchWaitMs: 20 });
+    const m = model('tiny/bert-sentiment');
+    await engine.preload(m);
+    const texts = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `${'a much longer review of the film '.repeat(30)}${i}` : `short ${i}`));
+    const alone: unknown[] = [];
+    for (const t of texts) alone.push((await engine.infer(m, 'text-classification', [t], { top_k: null }))[0]);
+    const together = await engine.infer(m, 'text-classification', texts, { top_k: null });
+    together.forEach((answer, i) => {
+      (answer as { label: string; score: number }[]).forEach((x, j) => {
+        const ref = (alone[i] as { label: string; score: number }[])[j]!;
+        expect(x.label).toBe(ref.label);
+        expect(Math.abs(x.score - ref.score)).toBeLessThan(1e-5);
+      });
+    });
+  });
 });

@@ -52,6 +52,10 @@ interface Slot {
   settle: { resolve: () => void; reject: (e: Error) => void };
   lastUsed: number;
   busy: boolean;
+  /** When the model last finished a batch (0 before its first). */
+  idleSince: number;
+  /** Items in the model's last batch: more than one means requests are arriving together. */
+  lastBatchSize: number;
   queued: number;
   queues: Map<string, Queue>;
   waitTimer?: NodeJS.Timeout;
@@ -157,6 +161,8 @@ export class Engine {
       settle,
       lastUsed: performance.now(),
       busy: false,
+      idleSince: 0,
+      lastBatchSize: 0,
       queued: 0,
       queues: new Map(),
       bytes,
@@ -289,8 +295,13 @@ export class Engine {
     }
     if (!queue) return;
     const max = queue.batchable ? this.opts.maxBatchSize : 1;
-    const age = performance.now() - queue.items[0]!.enqueuedAt;
-    if (queue.batchable && queue.items.length < max && age < this.opts.batchWaitMs) {
+    // An idle model waits up to batchWaitMs for more items, counted from the oldest item or from when the model went idle,
+    // whichever is later: items that queued up while it was busy are joined by the requests its last answers let through.
+    // It waits only under load (its last batch was shared, or items are already queuing): a lone request at low
+    // concurrency is run at once instead of paying the wait for company that is not coming.
+    const age = performance.now() - Math.max(queue.items[0]!.enqueuedAt, slot.idleSince);
+    const underLoad = slot.lastBatchSize > 1 || queue.items.length > 1;
+    if (queue.batchable && underLoad && queue.items.length < max && age < this.opts.batchWaitMs) {
       if (!slot.waitTimer) {
         slot.waitTimer = setTimeout(() => {
           slot.waitTimer = undefined;
@@ -304,6 +315,7 @@ export class Engine {
     const batch = queue.items.splice(0, max);
     if (queue.items.length === 0) slot.queues.delete(queueKey);
     slot.queued -= batch.length;
+    slot.lastBatchSize = batch.length;
     slot.busy = true;
     this.counters.batches++;
     this.counters.items += batch.length;
@@ -317,6 +329,7 @@ export class Engine {
       .finally(() => {
         slot.busy = false;
         slot.lastUsed = performance.now();
+        slot.idleSince = slot.lastUsed;
         if (this.slots.get(slot.model.id) === slot) this.schedule(slot);
       });
   }
