@@ -17,7 +17,7 @@ export const configSchema = z.object({
   builtinModels: bool.default(true),
   preload: z.array(z.string()).default([]),
   workers: z.coerce.number().int().min(1).max(64).default(1),
-  maxBatchSize: z.coerce.number().int().min(1).max(1024).default(32),
+  maxBatchSize: z.coerce.number().int().min(1).max(1024).default(64),
   batchWaitMs: z.coerce.number().min(0).max(1000).default(2),
   memoryBudgetMb: z.coerce.number().int().min(64).default(Math.floor((os.totalmem() / 1024 ** 2) * 0.5)),
   maxWaitForModelSeconds: z.coerce.number().min(0).max(3600).default(120),

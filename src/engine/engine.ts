@@ -20,7 +20,7 @@ export interface EngineOptions {
 
 export const defaultEngineOptions: EngineOptions = {
   workers: 1,
-  maxBatchSize: 32,
+  maxBatchSize: 64,
   batchWaitMs: 2,
   memoryBudgetBytes: 4 * 1024 ** 3,
   maxQueuedItems: 4096,
