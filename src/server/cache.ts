@@ -4,10 +4,15 @@ import stringify from 'safe-stable-stringify';
 
 /** In-memory response cache keyed on model, task and the canonical payload (file bytes by hash). */
 export class ResponseCache {
-  private readonly lru: LRUCache<string, { body: unknown }>;
+  private readonly lru: LRUCache<string, { body: unknown }> | undefined;
 
+  /** `maxEntries` 0 turns the cache off: nothing is hashed or kept. */
   constructor(maxEntries: number, ttlMs: number) {
-    this.lru = new LRUCache({ max: Math.max(1, maxEntries), ttl: ttlMs });
+    this.lru = maxEntries > 0 ? new LRUCache({ max: maxEntries, ttl: ttlMs > 0 ? ttlMs : undefined }) : undefined;
+  }
+
+  get enabled(): boolean {
+    return this.lru !== undefined;
   }
 
   key(modelId: string, task: string, items: unknown[], params: Record<string, unknown>): string {
@@ -24,14 +29,14 @@ export class ResponseCache {
   }
 
   get(key: string): unknown {
-    return this.lru.get(key)?.body;
+    return this.lru?.get(key)?.body;
   }
 
   set(key: string, body: unknown): void {
-    this.lru.set(key, { body });
+    this.lru?.set(key, { body });
   }
 
   get size(): number {
-    return this.lru.size;
+    return this.lru?.size ?? 0;
   }
 }

@@ -47,7 +47,7 @@ export async function infer(
   options: RequestOptions,
   headers: Record<string, string | string[] | undefined>,
 ): Promise<InferenceResult> {
-  const useCache = options.useCache !== false && (spec.cacheable?.(req.params) ?? true);
+  const useCache = deps.cache.enabled && options.useCache !== false && (spec.cacheable?.(req.params) ?? true);
   const key = useCache ? deps.cache.key(model.id, spec.id, req.items, req.params) : '';
   if (useCache) {
     const hit = deps.cache.get(key);

@@ -199,6 +199,20 @@ describe('cold starts', () => {
     }
   });
 
+  it('keeps no cache at all with --cache-entries 0', async () => {
+    const uncached = await startServer({ cacheEntries: 0 });
+    try {
+      const body = { inputs: 'the same text twice' };
+      const first = await postJson(`${uncached.url}/models/${LID}`, body);
+      const second = await postJson(`${uncached.url}/models/${LID}`, body);
+      expect(first.headers.get('x-cache')).toBe('MISS');
+      expect(second.headers.get('x-cache')).toBe('MISS');
+      expect(uncached.composed.deps.cache.size).toBe(0);
+    } finally {
+      await uncached.close();
+    }
+  });
+
   it('refuses bodies over the limit with 413', async () => {
     const small = await startServer({ bodyLimitMb: 0.01 });
     try {
