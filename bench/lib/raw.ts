@@ -181,7 +181,26 @@ export async function runRaw(
     );
     return point;
   });
+  return { ...withBest(points), sessionOptions: SERVER_SESSION_OPTIONS, ortThreadsStarted, tokenLengths };
+}
+
+function withBest(points: RawPoint[]): Pick<RawResult, 'points' | 'best' | 'bestGrouped'> {
   const bestOf = (variant: RawPoint['variant']) =>
     points.filter((p) => p.variant === variant).reduce<RawPoint | undefined>((a, p) => (!a || p.itemsPerSec > a.itemsPerSec ? p : a), undefined);
-  return { points, best: bestOf('padded')!, bestGrouped: bestOf('grouped'), sessionOptions: SERVER_SESSION_OPTIONS, ortThreadsStarted, tokenLengths };
+  return { points, best: bestOf('padded')!, bestGrouped: bestOf('grouped') };
+}
+
+/**
+ * Two raw runs (before and after the served runs) as one: each point's items/s is the mean of both, so a machine
+ * whose speed drifts during the bench is compared with what it gave on average. `drift` is after / before per point.
+ */
+export function combineRaw(before: RawResult, after: RawResult): RawResult & { drift: { variant: string; batchSize: number; ratio: number }[] } {
+  const drift: { variant: string; batchSize: number; ratio: number }[] = [];
+  const points = before.points.map((b) => {
+    const a = after.points.find((p) => p.variant === b.variant && p.batchSize === b.batchSize);
+    if (!a) return b;
+    drift.push({ variant: b.variant, batchSize: b.batchSize, ratio: a.itemsPerSec / b.itemsPerSec });
+    return { ...b, itemsPerSec: (a.itemsPerSec + b.itemsPerSec) / 2, rounds: [...b.rounds, ...a.rounds], otherCores: Math.max(a.otherCores, b.otherCores) };
+  });
+  return { ...before, ...withBest(points), drift };
 }
