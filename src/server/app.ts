@@ -7,6 +7,7 @@ import { healthRoutes } from './routes/health.ts';
 import { hubRoutes } from './routes/hub.ts';
 import { inferenceRoutes } from './routes/inference.ts';
 import { completionsRoutes } from './routes/completions.ts';
+import { embeddingsRoutes } from './routes/embeddings.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 
 export const exposedHeaders = [
@@ -64,6 +65,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(hubRoutes(deps));
   await app.register(inferenceRoutes(deps));
   await app.register(completionsRoutes(deps));
+  await app.register(embeddingsRoutes(deps));
   await app.register(metricsRoutes(deps));
   return app;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
-import { itemError, type ItemError } from '../../core/tasks/item-error.ts';
+import { isItemError, itemError, type ItemError } from '../../core/tasks/item-error.ts';
 import { cosine, l2normalize } from './math.ts';
 import type { HandlerContext, Pipe, TaskHandler } from './types.ts';
 
@@ -103,9 +103,18 @@ export const featureExtraction: TaskHandler = async (ctx, inputs, params) => {
     }
     texts = texts.map((t) => prompt + t);
   }
-  const pooling = (params.pooling as Pooling | undefined) ?? settings.pooling;
+  // `sentence` (the OpenAI embeddings route) wants one vector per text even from a plain encoder: mean pooling.
+  const pooling = (params.pooling as Pooling | undefined) ?? (params.sentence && settings.pooling === 'none' ? 'mean' : settings.pooling);
   const normalize = (params.normalize as boolean | undefined) ?? settings.normalize;
-  return embed(ctx, texts, pooling, normalize, params.truncate as boolean);
+  const vectors = await embed(ctx, texts, pooling, normalize, params.truncate as boolean);
+  if (!params.count_tokens) return vectors;
+  // Token counts for usage reports, as the model saw the text (after truncation).
+  const max = ctx.pipe.tokenizer.model_max_length;
+  return vectors.map((v, i) => {
+    if (isItemError(v)) return v;
+    const tokens = ctx.pipe.tokenizer(texts[i]!, { truncation: false }).input_ids.dims[1] ?? 0;
+    return { embedding: v, tokens: Math.min(tokens, max) };
+  });
 };
 
 export const sentenceSimilarity: TaskHandler = async (ctx, inputs) => {
