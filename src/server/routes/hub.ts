@@ -104,6 +104,9 @@ export function hubRoutes(deps: ServerDeps) {
         cardData: { license: model.license, pipeline_tag: model.pipelineTag, library_name: model.libraryName, tags: model.tags },
         config: model.config ? { model_type: model.config.model_type, architectures: model.config.architectures } : undefined,
         usedStorage: model.sizeBytes,
+        // What the JS client asks for (`?expand[]=inferenceProviderMapping`) before calling a model without an
+        // endpointUrl: here every model is served by this server's hf-inference routes.
+        inferenceProviderMapping: { 'hf-inference': { status: 'live', providerId: model.id, task: model.pipelineTag } },
         modelhost: { runtime: model.runtime, state: deps.engine.state(model.id), tasks: modelTasks(model), usage: usage(model, deps.config.publicUrl) },
       };
     });
