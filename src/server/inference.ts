@@ -22,7 +22,7 @@ function retriesWithoutLimit(userAgent: string | undefined): boolean {
 }
 
 /** How long to hold a request for a cold model. */
-export function waitBudgetMs(deps: ServerDeps, options: RequestOptions, headers: Record<string, string | string[] | undefined>): number {
+function waitBudgetMs(deps: ServerDeps, options: RequestOptions, headers: Record<string, string | string[] | undefined>): number {
   const max = deps.config.maxWaitForModelMs;
   const scaleUp = Number(headers['x-scale-up-timeout']);
   if (Number.isFinite(scaleUp) && scaleUp > 0) return Math.min(scaleUp * 1000, max);
@@ -30,6 +30,16 @@ export function waitBudgetMs(deps: ServerDeps, options: RequestOptions, headers:
   if (options.waitForModel === false) return 0;
   if (retriesWithoutLimit(headers['user-agent'] as string | undefined)) return max;
   return deps.config.waitForModelByDefault ? max : 0;
+}
+
+/** Makes sure the model is loaded, holding the request as long as the cold-start policy allows (else a 503). */
+export function awaitModel(
+  deps: ServerDeps,
+  model: ModelInfo,
+  options: RequestOptions,
+  headers: Record<string, string | string[] | undefined>,
+): Promise<void> {
+  return deps.engine.ensureReady(model, waitBudgetMs(deps, options, headers));
 }
 
 export interface InferenceResult {
@@ -53,7 +63,7 @@ export async function infer(
     const hit = deps.cache.get(key);
     if (hit !== undefined) return { body: hit, cached: true, computeMs: 0 };
   }
-  await deps.engine.ensureReady(model, waitBudgetMs(deps, options, headers));
+  await awaitModel(deps, model, options, headers);
   const started = performance.now();
   const outputs = await deps.engine.infer(model, spec.id, req.items, req.params);
   const body = spec.respond(outputs, req);

@@ -19,18 +19,11 @@ env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.useFSCache = false;
 
-/** Our task → transformers.js pipeline that loads the right model class and pre-processor. */
-const pipelineTask: Partial<Record<TaskId, string>> = {
-  'text-classification': 'text-classification',
-  'token-classification': 'token-classification',
-  'zero-shot-classification': 'zero-shot-classification',
-  'fill-mask': 'fill-mask',
-  'question-answering': 'question-answering',
-  'feature-extraction': 'feature-extraction',
-  'sentence-similarity': 'feature-extraction',
-  'text-generation': 'text-generation',
-  'image-classification': 'image-classification',
-};
+/** The transformers.js pipeline that loads the right model class and pre-processor: the task's own, but for
+ * sentence-similarity, which is an embedding model. */
+function pipelineTask(task: TaskId): string {
+  return task === 'sentence-similarity' ? 'feature-extraction' : task;
+}
 
 const handlers: Partial<Record<TaskId, TaskHandler>> = {
   'text-classification': textClassification,
@@ -55,8 +48,8 @@ let loading: Promise<unknown> = Promise.resolve();
 export const transformersRuntime: Runtime = {
   name: 'transformers',
   async load(model: ModelInfo): Promise<LoadedModel> {
-    const task = pipelineTask[model.pipelineTag];
-    if (!task) throw new Error(`transformers runtime cannot run task ${model.pipelineTag}`);
+    if (!handlers[model.pipelineTag]) throw new Error(`transformers runtime cannot run task ${model.pipelineTag}`);
+    const task = pipelineTask(model.pipelineTag);
     const root = path.dirname(path.dirname(model.dir));
     const relative = path.relative(root, model.dir).split(path.sep).join('/');
     const load = loading.then(async () => {

@@ -6,7 +6,7 @@ import { validate } from '../../core/tasks/index.ts';
 import { generationParams, type GenerationOutput } from '../../core/tasks/text-generation.ts';
 import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
-import { resolveModel, waitBudgetMs } from '../inference.ts';
+import { awaitModel, resolveModel } from '../inference.ts';
 import { openSse, type SseStream } from '../sse.ts';
 
 const completionBody = z.object({
@@ -76,8 +76,7 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
     'body',
   );
   const prompt = typeof body.prompt === 'string' ? body.prompt : body.prompt[0]!;
-  const options = withHeaderOptions({}, request.headers);
-  await deps.engine.ensureReady(model, waitBudgetMs(deps, options, request.headers));
+  await awaitModel(deps, model, withHeaderOptions({}, request.headers), request.headers);
   const id_ = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const finish = (o: GenerationOutput) => (o.finishReason === 'length' ? 'length' : 'stop');

@@ -5,7 +5,7 @@ import { nonEmptyText, validate } from '../../core/tasks/index.ts';
 import { throwItemErrors } from '../../core/tasks/item-error.ts';
 import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
-import { resolveModel, waitBudgetMs } from '../inference.ts';
+import { awaitModel, resolveModel } from '../inference.ts';
 
 const embeddingsBody = z.object({
   model: z.string({ error: 'required: the id of an embedding model (see GET /v1/models)' }).min(1),
@@ -30,7 +30,7 @@ async function handleEmbeddings(deps: ServerDeps, request: FastifyRequest, reply
   const body = validate(embeddingsBody, parseJsonObject(request.body as Buffer | undefined), 'body');
   const { model } = resolveModel(deps, body.model, 'feature-extraction');
   const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-  await deps.engine.ensureReady(model, waitBudgetMs(deps, withHeaderOptions({}, request.headers), request.headers));
+  await awaitModel(deps, model, withHeaderOptions({}, request.headers), request.headers);
   const outputs = await deps.engine.infer(model, 'feature-extraction', inputs, {
     normalize: true,
     truncate: true,

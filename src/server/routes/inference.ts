@@ -4,7 +4,7 @@ import { isTaskId, type TaskId } from '../../core/tasks/index.ts';
 import type { GenerationOutput } from '../../core/tasks/text-generation.ts';
 import { parseBody, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
-import { infer, resolveModel, waitBudgetMs } from '../inference.ts';
+import { awaitModel, infer, resolveModel } from '../inference.ts';
 import { openSse, type SseStream } from '../sse.ts';
 import { handleCompletion } from './completions.ts';
 
@@ -32,7 +32,7 @@ export function inferenceRoutes(deps: ServerDeps) {
     const req = spec.parse(parsed.request);
     if (parsed.stream) {
       if (spec.id !== 'text-generation') throw new InputError(`"stream" is only available for text-generation, not ${spec.id}`);
-      await deps.engine.ensureReady(model, waitBudgetMs(deps, options, request.headers));
+      await awaitModel(deps, model, options, request.headers);
       return streamGeneration(request, reply, deps, model.id, req.items, req.params);
     }
     const result = await infer(deps, model, spec, req, options, request.headers);
