@@ -7,6 +7,9 @@ import { ModelRepository } from './engine/repository.ts';
 import { buildApp } from './server/app.ts';
 import { ResponseCache } from './server/cache.ts';
 import type { ServerDeps } from './server/deps.ts';
+import { createLocalAdapter } from './providers/local.ts';
+import { buildRouter } from './router/build.ts';
+import { loadRouterFile, parseRouterFile, type RouterFile } from './router/config.ts';
 
 export interface Composed {
   app: FastifyInstance;
@@ -22,8 +25,15 @@ export function modelRoots(config: Pick<Config, 'modelsDir' | 'builtinModels'>):
   return roots;
 }
 
-export async function compose(config: Config, opts: { logger?: boolean | object } = {}): Promise<Composed> {
+export interface ComposeOptions {
+  logger?: boolean | object;
+  /** A providers file already parsed (tests); else `config.providers` is read. */
+  routerFile?: RouterFile;
+}
+
+export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composed> {
   const repository = new ModelRepository(modelRoots(config));
+  const routerFile = opts.routerFile ?? (config.providers ? loadRouterFile(config.providers) : parseRouterFile({}));
   // The engine logs through the app's logger, which exists only once the app is built.
   const logger: { app?: FastifyInstance } = {};
   const engine = new Engine({
@@ -39,6 +49,7 @@ export async function compose(config: Config, opts: { logger?: boolean | object 
     repository,
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
+    router: buildRouter(routerFile, createLocalAdapter(repository, engine)),
     config: {
       maxWaitForModelMs: config.maxWaitForModelSeconds * 1000,
       waitForModelByDefault: config.waitForModelByDefault,
@@ -68,6 +79,7 @@ export async function compose(config: Config, opts: { logger?: boolean | object 
     preloaded,
     async close() {
       await app.close();
+      await deps.router?.close();
       await engine.close();
     },
   };

@@ -28,6 +28,8 @@ export const configSchema = z.object({
   maxQueuedItems: z.coerce.number().int().min(1).default(4096),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   publicUrl: z.string().optional(),
+  /** Providers file (YAML or JSON): hosted providers, model mapping, prices, routing policy. */
+  providers: z.string().optional(),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -50,6 +52,7 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   cacheTtlSeconds: 'MODELHOST_CACHE_TTL',
   logLevel: 'MODELHOST_LOG_LEVEL',
   publicUrl: 'MODELHOST_PUBLIC_URL',
+  providers: 'MODELHOST_PROVIDERS',
 };
 
 /** Flags win over environment variables, which win over defaults. A bad value is a clear error. */

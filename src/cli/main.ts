@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { serveCommand } from './serve.ts';
 import { modelsCommand } from './models.ts';
 import { runCommand } from './run.ts';
+import { simulateCommand } from './simulate.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -16,5 +17,6 @@ const program = new Command()
 program.addCommand(serveCommand());
 program.addCommand(modelsCommand());
 program.addCommand(runCommand());
+program.addCommand(simulateCommand());
 
 await program.parseAsync(process.argv);

@@ -17,6 +17,7 @@ export function serveCommand(): Command {
     .option('--wait-for-model-by-default', 'hold every request for a cold model instead of answering 503 (the @huggingface/inference client is always held)')
     .option('--body-limit-mb <mb>', 'largest request body (env MODELHOST_BODY_LIMIT_MB)')
     .option('--cache-entries <n>', 'response cache size; 0 turns it off (env MODELHOST_CACHE_ENTRIES)')
+    .option('--providers <file>', 'providers file (YAML/JSON): hosted providers, model mapping, prices, routing (env MODELHOST_PROVIDERS; README: Router)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env MODELHOST_LOG_LEVEL)')
     .addHelpText(
       'after',

@@ -12,6 +12,9 @@ export type ErrorCode =
   | 'model_loading'
   | 'overloaded'
   | 'inference_failed'
+  | 'upstream_failed'
+  | 'all_providers_failed'
+  | 'provider_not_found'
   | 'internal';
 
 export class ModelhostError extends Error {

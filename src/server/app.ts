@@ -9,6 +9,8 @@ import { inferenceRoutes } from './routes/inference.ts';
 import { completionsRoutes } from './routes/completions.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { providerRoutes } from './routes/providers.ts';
+import { overheadMs } from './routed.ts';
 
 export const exposedHeaders = [
   'x-compute-time',
@@ -17,6 +19,9 @@ export const exposedHeaders = [
   'x-request-id',
   'x-cache',
   'retry-after',
+  'x-modelhost-provider',
+  'x-modelhost-overhead-ms',
+  'x-modelhost-attempts',
 ];
 
 export interface AppOptions {
@@ -54,6 +59,8 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
       const started = (request as { startedAt?: number }).startedAt ?? performance.now();
       reply.header('x-compute-time', ((performance.now() - started) / 1000).toFixed(3));
     }
+    if (!reply.hasHeader('x-modelhost-provider')) reply.header('x-modelhost-provider', 'none');
+    reply.header('x-modelhost-overhead-ms', overheadMs(request).toFixed(3));
   });
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
@@ -66,6 +73,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(inferenceRoutes(deps));
   await app.register(completionsRoutes(deps));
   await app.register(embeddingsRoutes(deps));
+  await app.register(providerRoutes(deps));
   await app.register(metricsRoutes(deps));
   return app;
 }

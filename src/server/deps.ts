@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/engine.ts';
 import type { ModelRepository } from '../engine/repository.ts';
+import type { Router } from '../router/router.ts';
 import type { ResponseCache } from './cache.ts';
 
 export interface ServerConfig {
@@ -18,6 +19,8 @@ export interface ServerDeps {
   repository: ModelRepository;
   engine: Engine;
   cache: ResponseCache;
+  /** Routes calls to hosted providers (and to the local engine for mapped models). */
+  router?: Router;
   config: ServerConfig;
   /** False until preloading finishes: /ready answers 503 meanwhile. */
   isReady: () => boolean;

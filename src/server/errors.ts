@@ -3,7 +3,7 @@ import { ModelhostError } from '../core/errors.ts';
 
 /** OpenAI routes answer errors in OpenAI's shape; every other route in Hugging Face's `{"error": "..."}`. */
 export function isOpenAiRoute(url: string): boolean {
-  return /(^|\/)v1\/(chat\/)?completions|^\/v1\//.test(url.split('?')[0] ?? '');
+  return /(^|\/)v1\/((chat\/)?completions|embeddings|models)|^\/v1\//.test(url.split('?')[0] ?? '');
 }
 
 const openAiTypes: Record<number, string> = {
@@ -12,6 +12,7 @@ const openAiTypes: Record<number, string> = {
   413: 'invalid_request_error',
   415: 'invalid_request_error',
   429: 'rate_limit_error',
+  502: 'upstream_error',
   503: 'service_unavailable',
 };
 

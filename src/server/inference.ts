@@ -22,7 +22,7 @@ function retriesWithoutLimit(userAgent: string | undefined): boolean {
 }
 
 /** How long to hold a request for a cold model. */
-function waitBudgetMs(deps: ServerDeps, options: RequestOptions, headers: Record<string, string | string[] | undefined>): number {
+export function waitBudgetMs(deps: ServerDeps, options: RequestOptions, headers: Record<string, string | string[] | undefined>): number {
   const max = deps.config.maxWaitForModelMs;
   const scaleUp = Number(headers['x-scale-up-timeout']);
   if (Number.isFinite(scaleUp) && scaleUp > 0) return Math.min(scaleUp * 1000, max);

@@ -8,7 +8,8 @@ export interface SseStream {
 }
 
 /** Takes the response over for server-sent events; the usual hooks no longer run, so headers are set here. */
-export function openSse(request: FastifyRequest, reply: FastifyReply): SseStream {
+export function openSse(request: FastifyRequest, reply: FastifyReply, headers: Record<string, string> = {}): SseStream {
+  const provider = reply.getHeader('x-modelhost-provider');
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -20,6 +21,8 @@ export function openSse(request: FastifyRequest, reply: FastifyReply): SseStream
     'x-compute-type': 'cpu',
     'access-control-allow-origin': '*',
     'access-control-expose-headers': exposedHeaders.join(', '),
+    ...(typeof provider === 'string' ? { 'x-modelhost-provider': provider } : {}),
+    ...headers,
   });
   let closed = false;
   res.on('close', () => (closed = true));

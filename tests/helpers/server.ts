@@ -1,4 +1,4 @@
-import { compose, type Composed } from '../../src/compose.ts';
+import { compose, type Composed, type ComposeOptions } from '../../src/compose.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { TEST_MODELS_DIR } from './paths.ts';
 
@@ -12,9 +12,9 @@ export interface TestServer {
  * A real server on a loopback port over the tiny test models and the built-in ones. Requests wait for cold
  * models by default here, so tests about answers need not retry; cold-start tests turn that off.
  */
-export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startServer(overrides: Partial<Config> = {}, opts: Omit<ComposeOptions, 'logger'> = {}): Promise<TestServer> {
   const config = { ...loadConfig({ modelsDir: TEST_MODELS_DIR, port: 0, logLevel: 'silent', waitForModelByDefault: true }, {}), ...overrides };
-  const composed = await compose(config, { logger: false });
+  const composed = await compose(config, { ...opts, logger: false });
   await composed.app.listen({ host: '127.0.0.1', port: 0 });
   const address = composed.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -8,6 +8,7 @@ import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel, resolveModel } from '../inference.ts';
 import { openSse, type SseStream } from '../sse.ts';
+import { openAiCall } from './providers.ts';
 
 const completionBody = z.object({
   model: z.string().optional(),
@@ -149,15 +150,8 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
 
 export function completionsRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
-    const handler = (request: FastifyRequest, reply: FastifyReply) => handleCompletion(deps, request, reply);
+    const handler = (request: FastifyRequest, reply: FastifyReply) => openAiCall(deps, 'completions', request, reply);
     app.post('/v1/completions', handler);
     app.post('/v1/v1/completions', handler);
-    app.get('/v1/models', async () => ({
-      object: 'list',
-      data: deps.repository.list().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.id.split('/')[0], task: m.pipelineTag })),
-    }));
-    app.post('/v1/chat/completions', async () => {
-      throw new ModelhostError('task_not_supported', 404, 'Chat completions are not served by the local engine yet; use /v1/completions');
-    });
   };
 }

@@ -6,6 +6,7 @@ import { throwItemErrors } from '../../core/tasks/item-error.ts';
 import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel, resolveModel } from '../inference.ts';
+import { openAiCall } from './providers.ts';
 
 const embeddingsBody = z.object({
   model: z.string({ error: 'required: the id of an embedding model (see GET /v1/models)' }).min(1),
@@ -26,7 +27,7 @@ function toBase64(vector: number[]): string {
  * OpenAI embeddings on a feature-extraction model: one unit-length vector per input (the model's sentence
  * pooling, mean for a plain encoder), batched with the model's other requests.
  */
-async function handleEmbeddings(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply) {
+export async function handleEmbeddings(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply) {
   const body = validate(embeddingsBody, parseJsonObject(request.body as Buffer | undefined), 'body');
   const { model } = resolveModel(deps, body.model, 'feature-extraction');
   const inputs = typeof body.input === 'string' ? [body.input] : body.input;
@@ -58,6 +59,6 @@ async function handleEmbeddings(deps: ServerDeps, request: FastifyRequest, reply
 
 export function embeddingsRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
-    app.post('/v1/embeddings', (request, reply) => handleEmbeddings(deps, request, reply));
+    app.post('/v1/embeddings', (request, reply) => openAiCall(deps, 'embeddings', request, reply));
   };
 }

@@ -97,6 +97,22 @@ export function hubRoutes(deps: ServerDeps) {
     app.get<{ Params: { '*': string } }>('/api/models/*', async (request) => {
       const id = request.params['*'].replace(/\/+$/, '');
       const model = deps.repository.get(id);
+      const routed = deps.router?.modelEntry(id);
+      if (!model && routed) {
+        // A model served by hosted providers: the JS client is told to use this server's hf-inference routes,
+        // where the router takes over.
+        return {
+          _id: id,
+          id,
+          modelId: id,
+          author: id.split('/')[0],
+          private: false,
+          pipeline_tag: routed.task,
+          tags: [],
+          inferenceProviderMapping: { 'hf-inference': { status: 'live', providerId: id, task: routed.task } },
+          modelhost: { providers: routed.providers.map((p) => p.provider) },
+        };
+      }
       if (!model) throw new ModelNotFoundError(id);
       return {
         ...summary(model, deps),

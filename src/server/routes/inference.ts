@@ -2,9 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InputError, ModelhostError, reviveError } from '../../core/errors.ts';
 import { isTaskId, type TaskId } from '../../core/tasks/index.ts';
 import type { GenerationOutput } from '../../core/tasks/text-generation.ts';
-import { parseBody, withHeaderOptions } from '../body.ts';
+import { parseBody, parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
-import { awaitModel, infer, resolveModel } from '../inference.ts';
+import { awaitModel, infer, resolveModel, waitBudgetMs } from '../inference.ts';
+import { callerSignal, sendRouted } from '../routed.ts';
+import { checkHostedRequest, modalityOf } from '../../core/tasks/hosted.ts';
+import { taskSpec } from '../../core/tasks/index.ts';
+import { openAiCall } from './providers.ts';
 import { openSse, type SseStream } from '../sse.ts';
 import { handleCompletion } from './completions.ts';
 
@@ -20,8 +24,60 @@ function isSimilarityInput(inputs: unknown): boolean {
   return !!inputs && typeof inputs === 'object' && 'source_sentence' in inputs;
 }
 
+/** The provider a task call names: the `/{provider}/models/...` path wins over the `x-provider` header. */
+function namedProvider(request: FastifyRequest, pathProvider?: string): string | undefined {
+  const header = request.headers['x-provider'];
+  return pathProvider ?? (typeof header === 'string' && header ? header : undefined);
+}
+
 export function inferenceRoutes(deps: ServerDeps) {
-  async function run(request: FastifyRequest, reply: FastifyReply, id: string, task?: TaskId) {
+  /** Whether a task call goes through the router rather than straight to the local engine. */
+  function routed(id: string, provider: string | undefined): boolean {
+    if (!deps.router || provider === 'local') return false;
+    return provider !== undefined || deps.router.isRouted(id);
+  }
+
+  async function runRouted(request: FastifyRequest, reply: FastifyReply, id: string, provider: string | undefined, task?: string) {
+    const router = deps.router!;
+    const local = deps.repository.get(id);
+    const chosen = task ?? router.modelEntry(id)?.task ?? local?.pipelineTag;
+    if (!chosen) {
+      throw new ModelhostError(
+        'model_not_found',
+        404,
+        `Model ${id} is not in the providers file, so its task is unknown. Add it under "models:" with its task, or call /models/${id}/pipeline/<task>.`,
+      );
+    }
+    const parsed = parseBody(request.body as Buffer | undefined, request.headers['content-type'], modalityOf(chosen), id);
+    const { inputs, parameters, root } = parsed.request;
+    // Checked here, so that a bad request is a 400 before any provider is paid for it.
+    if (isTaskId(chosen)) taskSpec(chosen).parse(parsed.request);
+    else checkHostedRequest(chosen, inputs, parameters);
+    const binary = inputs && typeof inputs === 'object' && 'data' in inputs ? Buffer.from((inputs as { data: Uint8Array }).data) : undefined;
+    const options = withHeaderOptions(parsed.options, request.headers);
+    return sendRouted(
+      router,
+      {
+        api: 'task',
+        model: id,
+        task: chosen,
+        body: { ...root, inputs: binary ?? inputs, parameters },
+        stream: parsed.stream,
+        provider,
+        requestId: request.id,
+        waitForModelMs: waitBudgetMs(deps, options, request.headers),
+        signal: callerSignal(reply),
+      },
+      request,
+      reply,
+      'tgi',
+    );
+  }
+
+  async function run(request: FastifyRequest, reply: FastifyReply, id: string, task?: TaskId, pathProvider?: string) {
+    const provider = namedProvider(request, pathProvider);
+    if (routed(id, provider)) return runRouted(request, reply, id, provider, task);
+    reply.header('x-modelhost-provider', 'local');
     let { model, spec } = resolveModel(deps, id, task);
     const parsed = parseBody(request.body as Buffer | undefined, request.headers['content-type'], spec.modality, model.id);
     // An embedding model also answers sentence-similarity: its input shape says which one the caller wants.
@@ -36,6 +92,7 @@ export function inferenceRoutes(deps: ServerDeps) {
       return streamGeneration(request, reply, deps, model.id, req.items, req.params);
     }
     const result = await infer(deps, model, spec, req, options, request.headers);
+    (request as { upstreamMs?: number }).upstreamMs = result.computeMs;
     reply.header('x-cache', result.cached ? 'HIT' : 'MISS');
     if (!result.cached) reply.header('x-compute-time', (result.computeMs / 1000).toFixed(3));
     if (spec.modality === 'text') reply.header('x-compute-characters', String(characters(parsed.request.inputs)));
@@ -43,23 +100,45 @@ export function inferenceRoutes(deps: ServerDeps) {
   }
 
   /** `org/name`, `org/name/pipeline/<task>`, `org/name/v1/completions` (and the doubled `/v1/v1/` old clients build). */
-  async function byPath(request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) {
+  async function byPath(request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply, pathProvider?: string) {
     const parts = request.params['*'].split('/').filter(Boolean);
     const id = parts.slice(0, 2).join('/');
     const rest = parts.slice(2).join('/');
-    if (rest === '') return run(request, reply, id);
+    if (rest === '') return run(request, reply, id, undefined, pathProvider);
     if (parts[2] === 'pipeline' && parts.length === 4) {
       const task = parts[3]!;
+      const provider = namedProvider(request, pathProvider);
+      if (routed(id, provider)) return runRouted(request, reply, id, provider, task);
       if (!isTaskId(task)) throw new ModelhostError('task_not_supported', 400, `Unknown task ${task}`);
-      return run(request, reply, id, task);
+      return run(request, reply, id, task, pathProvider);
     }
-    if (rest === 'v1/completions' || rest === 'v1/v1/completions') return handleCompletion(deps, request, reply, id);
+    if (rest === 'v1/completions' || rest === 'v1/v1/completions') {
+      const provider = namedProvider(request, pathProvider);
+      if (routed(id, provider)) return openAiCallFor(request, reply, id, 'completions', provider);
+      return handleCompletion(deps, request, reply, id);
+    }
+    if (rest === 'v1/chat/completions') return openAiCallFor(request, reply, id, 'chat', namedProvider(request, pathProvider));
     return reply.code(404).send({ error: `No route ${request.method} ${request.url}. Use POST /models/${id}.` });
   }
 
+  /** `/models/{id}/v1/...`: the model comes from the URL (the JS client's endpointUrl form). */
+  function openAiCallFor(request: FastifyRequest, reply: FastifyReply, id: string, api: 'chat' | 'completions', provider?: string) {
+    const body = parseJsonObject(request.body as Buffer | undefined);
+    request.body = Buffer.from(JSON.stringify({ ...body, model: provider ? `${id}:${provider}` : id }));
+    return openAiCall(deps, api, request, reply);
+  }
+
   return async function routes(app: FastifyInstance) {
-    app.post('/models/*', byPath);
-    app.post('/hf-inference/models/*', byPath);
+    app.post('/models/*', (request: FastifyRequest<{ Params: { '*': string } }>, reply) => byPath(request, reply));
+    // The JS client's default provider: local models answer here; others go to a configured hf-inference provider.
+    app.post('/hf-inference/models/*', (request: FastifyRequest<{ Params: { '*': string } }>, reply) => {
+      const id = request.params['*'].split('/').filter(Boolean).slice(0, 2).join('/');
+      const hosted = !deps.repository.get(id) && deps.router?.adapters.has('hf-inference');
+      return byPath(request, reply, hosted ? 'hf-inference' : undefined);
+    });
+    app.post('/:provider/models/*', (request: FastifyRequest<{ Params: { provider: string; '*': string } }>, reply) =>
+      byPath(request, reply, request.params.provider),
+    );
     app.post<{ Params: { task: string; '*': string } }>('/pipeline/:task/*', async (request, reply) => {
       const { task } = request.params;
       if (!isTaskId(task)) throw new ModelhostError('task_not_supported', 400, `Unknown task ${task}`);

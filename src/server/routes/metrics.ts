@@ -1,6 +1,87 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Router } from '../../router/router.ts';
 import type { ServerDeps } from '../deps.ts';
+
+const circuitValue = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/** Provider statistics as Prometheus metrics, read from the router when scraped (no work on the hot path). */
+function routerMetrics(router: Router, registry: Registry) {
+  const providers = () => [...router.adapters.keys()];
+  const total = (name: string, help: string, pick: (t: { requests: number; errors: number; costUsd: number }) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['provider'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of providers()) {
+          const t = router.stats.totals.get(p);
+          if (t) this.inc({ provider: p }, pick(t));
+        }
+      },
+    });
+  total('modelhost_provider_attempts_total', 'Calls sent to each provider (retries and failovers included)', (t) => t.requests);
+  total('modelhost_provider_errors_total', 'Calls to each provider that failed', (t) => t.errors);
+  total('modelhost_provider_cost_usd_total', 'Cost of answered calls by provider, USD', (t) => t.costUsd);
+  new Gauge({
+    name: 'modelhost_provider_latency_ms',
+    help: 'Rolling latency percentiles of successful calls (last 5 minutes)',
+    labelNames: ['provider', 'quantile'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of providers()) {
+        const s = router.stats.snapshot(p);
+        for (const [q, v] of [['0.5', s.p50Ms], ['0.95', s.p95Ms], ['0.99', s.p99Ms]] as const) if (v !== null) this.set({ provider: p, quantile: q }, v);
+      }
+    },
+  });
+  new Gauge({
+    name: 'modelhost_provider_error_rate',
+    help: 'Share of failed calls per provider (last 5 minutes)',
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of providers()) this.set({ provider: p }, router.stats.snapshot(p).errorRate);
+    },
+  });
+  new Gauge({
+    name: 'modelhost_provider_availability',
+    help: 'Share of calls the provider answered at all, even with an error (last 5 minutes)',
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of providers()) this.set({ provider: p }, router.stats.snapshot(p).availability);
+    },
+  });
+  new Gauge({
+    name: 'modelhost_provider_circuit_state',
+    help: 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open',
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of providers()) this.set({ provider: p }, circuitValue[router.breaker(p).state]);
+    },
+  });
+  new Counter({
+    name: 'modelhost_failovers_total',
+    help: 'Calls moved from one provider to the next',
+    labelNames: ['from', 'to'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of router.failovers) {
+        const [from, to] = key.split('\u2192');
+        this.inc({ from: from!, to: to! }, n);
+      }
+    },
+  });
+}
 
 /**
  * Prometheus metrics: Node's defaults (event-loop lag at 1 ms precision, so that a blocked loop shows) and the
@@ -45,6 +126,7 @@ export function metricsRoutes(deps: ServerDeps) {
         this.set(deps.engine.loadedModels().reduce((n, m) => n + m.queued, 0));
       },
     });
+    if (deps.router) routerMetrics(deps.router, registry);
     app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   };
 }

@@ -1,0 +1,22 @@
+/** Builds the router's adapters from the providers file: keys from the environment, timeouts merged. */
+import type { ProviderAdapter } from '../core/providers.ts';
+import { adapterFactories } from '../providers/index.ts';
+import { timeoutsFor, type RouterFile } from './config.ts';
+import { Router, type RouterEvents } from './router.ts';
+
+export function buildRouter(file: RouterFile, local: ProviderAdapter | undefined, env: NodeJS.ProcessEnv = process.env, events?: RouterEvents): Router {
+  const adapters = new Map<string, ProviderAdapter>();
+  if (local) adapters.set('local', local);
+  for (const entry of file.providers) {
+    const apiKey = entry.apiKeyEnv ? env[entry.apiKeyEnv] : undefined;
+    if (entry.apiKeyEnv && !apiKey) {
+      // Not fatal: a keyless provider answers 401, is marked as misconfigured and failed over.
+      process.emitWarning(`provider ${entry.name}: environment variable ${entry.apiKeyEnv} is not set`);
+    }
+    const factory = adapterFactories[entry.type]!;
+    adapters.set(entry.name, factory({ name: entry.name, type: entry.type, baseUrl: entry.baseUrl.replace(/\/+$/, ''), apiKey, timeouts: timeoutsFor(file, entry), options: entry.options }));
+  }
+  return new Router(file, adapters, events);
+}
+
+
