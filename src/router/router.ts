@@ -186,7 +186,7 @@ export class Router {
           const won = hedge ? await this.hedged(c, hedge, req, attempts) : await this.attempt(c, req);
           timing.upstreamMs += won.ms;
           attempts.push({ provider: won.candidate.provider, ms: won.ms });
-          return this.outcome(req.model, won.candidate, won.result, won.ms, attempts, timing.upstreamMs, won.abort);
+          return this.outcome(req, won.candidate, won.result, won.ms, attempts, timing.upstreamMs, won.abort);
         } catch (e) {
           const spent = performance.now() - started;
           timing.upstreamMs += spent;
@@ -356,7 +356,7 @@ export class Router {
   }
 
   private outcome(
-    model: string,
+    req: RouteRequest,
     c: Candidate,
     result: RoutedResult,
     ms: number,
@@ -364,6 +364,7 @@ export class Router {
     upstreamMs: number,
     abort: () => void,
   ): RouteOutcome {
+    const model = req.model;
     if (result.kind !== 'stream') {
       const cost = costOf(c.price, result.usage);
       this.recordSuccess(c.provider, model, ms, cost);
@@ -375,20 +376,27 @@ export class Router {
     const started = performance.now() - ms;
     const usage = result.usage;
     const inner = result.rest;
-    const router = this;
+    const onFailure = (e: unknown) => this.recordFailure(c.provider, model, performance.now() - started, asFailure(c.provider, e));
+    const onSuccess = (cost: number) => this.recordSuccess(c.provider, model, performance.now() - started, cost);
+    // The caller left mid-stream: no verdict on the provider, but a probe slot it held must be freed.
+    const onAbandon = () => this.breaker(c.provider).release();
     const rest: AsyncIterable<unknown> = {
       async *[Symbol.asyncIterator]() {
         let ok = false;
+        let failed = false;
         try {
           yield* inner;
           ok = true;
         } catch (e) {
-          router.recordFailure(c.provider, model, performance.now() - started, asFailure(c.provider, e));
+          if (req.signal.aborted) throw e; // the caller left: not the provider's failure
+          failed = true;
+          onFailure(e);
           throw asFailure(c.provider, e);
         } finally {
           abort();
           const cost = costOf(c.price, usage);
-          if (ok) router.recordSuccess(c.provider, model, performance.now() - started, cost);
+          if (ok) onSuccess(cost);
+          else if (!failed) onAbandon();
           settle({ ok, cost: ok ? cost : 0 });
         }
       },

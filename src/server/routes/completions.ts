@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { InputError, ModelhostError, reviveError } from '../../core/errors.ts';
+import { InputError, reviveError } from '../../core/errors.ts';
 import { validate } from '../../core/tasks/index.ts';
 import { generationParams, type GenerationOutput } from '../../core/tasks/text-generation.ts';
 import { parseJsonObject, withHeaderOptions } from '../body.ts';
