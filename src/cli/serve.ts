@@ -36,7 +36,13 @@ Examples:
     } catch (e) {
       fail((e as Error).message);
     }
-    const { app, deps, preloaded, close } = await compose(config, { logger: { level: config.logLevel } });
+    let composed: Awaited<ReturnType<typeof compose>>;
+    try {
+      composed = await compose(config, { logger: { level: config.logLevel } });
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    const { app, deps, preloaded, close } = composed;
     try {
       await app.listen({ host: config.host, port: config.port });
     } catch (e) {

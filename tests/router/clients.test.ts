@@ -35,6 +35,7 @@ beforeAll(async () => {
       { id: 'meta-llama/Llama-3.1-8B-Instruct', task: 'conversational', providers: [{ provider: 'vllm', id: 'llama-3.1-8b' }] },
       { id: 'BAAI/bge-small-en-v1.5', task: 'feature-extraction', providers: [{ provider: 'vllm', id: 'bge-small' }] },
       { id: 'distilbert/sst2-sentiment', task: 'text-classification', providers: [{ provider: 'hf-inference' }] },
+      { id: 'openai-community/gpt2-large', task: 'text-generation', providers: [{ provider: 'hf-inference' }] },
       {
         id: 'black-forest-labs/FLUX.1-schnell',
         task: 'text-to-image',
@@ -153,6 +154,31 @@ describe('@huggingface/inference through the router', () => {
     const bytes = Buffer.from(await blob.arrayBuffer());
     expect(bytes.equals(fakeImagePng('a red fox', 64, 64))).toBe(true);
     expect(seen).toContain('/hf-inference/models/black-forest-labs/FLUX.1-schnell');
+  });
+
+  it('text generation streaming from the hf-inference provider (the client uses /v1/completions since 4.13.17)', async () => {
+    let text = '';
+    for await (const event of client().textGenerationStream({ model: 'openai-community/gpt2-large', inputs: prompt, parameters: { max_new_tokens: 5 } })) {
+      // This client version yields the OpenAI completion chunks as they come.
+      text += (event as unknown as { choices: Array<{ text: string }> }).choices[0]?.text ?? '';
+    }
+    expect(text).toBe(fakeCompletionTokens(prompt, 5).join(''));
+    expect(seen.at(-1)).toBe('/hf-inference/models/openai-community/gpt2-large/v1/completions');
+  });
+
+  it('TGI-style streaming on the task route passes TGI events through', async () => {
+    const res = await fetch(`${server.url}/models/openai-community/gpt2-large`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: prompt, parameters: { max_new_tokens: 4 }, stream: true }),
+    });
+    const events = (await res.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => JSON.parse(l.slice(5)));
+    expect(events.map((e) => e.token.text).join('')).toBe(fakeCompletionTokens(prompt, 4).join(''));
+    expect(events.at(-1).generated_text).toBe(fakeCompletionTokens(prompt, 4).join(''));
+    expect(res.headers.get('x-modelhost-provider')).toBe('hf-inference');
   });
 
   it('text classification on a model served by the hf-inference provider', async () => {

@@ -165,6 +165,32 @@ describe('failover catalogue (chat through two OpenAI-compatible simulators)', (
     expect(last.error.message).toMatch(/a/);
     expect(expected.startsWith(s.content)).toBe(true);
     expect(s.content.length).toBeLessThan(expected.length);
+    // Counted as the provider's failure, not as a success.
+    const stats = (await (await fetch(`${server.url}/api/providers`)).json()) as { providers: Array<{ name: string; errors: number }> };
+    expect(stats.providers.find((p) => p.name === 'a')!.errors).toBeGreaterThan(0);
+  });
+
+  it('a caller that leaves mid-stream cancels the upstream call and is not held against the provider', async () => {
+    a.sim.setPlan({ tokenIntervalMs: 200 });
+    const before = ((await (await fetch(`${server.url}/api/providers`)).json()) as { providers: Array<{ name: string; errors: number }> }).providers.find(
+      (p) => p.name === 'a',
+    )!.errors;
+    const ctrl = new AbortController();
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim/only-a', messages: [{ role: 'user', content: prompt }], max_tokens: 50, stream: true }),
+      signal: ctrl.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ctrl.abort();
+    await new Promise((r) => setTimeout(r, 600));
+    const after = ((await (await fetch(`${server.url}/api/providers`)).json()) as { providers: Array<{ name: string; errors: number; circuit: { state: string } }> }).providers.find(
+      (p) => p.name === 'a',
+    )!;
+    expect(after.errors).toBe(before);
+    expect(after.circuit.state).toBe('closed');
   });
 
   it('all providers down: a 502 that names every provider tried, in the API\'s error shape', async () => {
