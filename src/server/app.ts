@@ -10,7 +10,7 @@ import { completionsRoutes } from './routes/completions.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { providerRoutes } from './routes/providers.ts';
-import { overheadMs } from './routed.ts';
+import { overheadMs } from './timing.ts';
 
 export const exposedHeaders = [
   'x-compute-time',

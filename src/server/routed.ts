@@ -8,6 +8,9 @@ import { ModelhostError, reviveError } from '../core/errors.ts';
 import { UpstreamError } from '../core/providers.ts';
 import type { RouteOutcome, RouteRequest, Router } from '../router/router.ts';
 import { openSse } from './sse.ts';
+import { overheadMs } from './timing.ts';
+
+export { overheadMs };
 
 type Timed = FastifyRequest & { startedAt?: number; upstreamMs?: number; provider?: string };
 
@@ -18,11 +21,6 @@ export function callerSignal(reply: FastifyReply): AbortSignal {
     if (!reply.raw.writableFinished) ctrl.abort(new ModelhostError('internal', 499, 'client closed the request'));
   });
   return ctrl.signal;
-}
-
-export function overheadMs(request: FastifyRequest): number {
-  const r = request as Timed;
-  return Math.max(0, performance.now() - (r.startedAt ?? performance.now()) - (r.upstreamMs ?? 0));
 }
 
 /** `model`, `model:provider` or `model:policy` (the Hugging Face router's suffixes). */
@@ -61,10 +59,7 @@ export async function sendRouted(router: Router, req: RouteRequest, request: Fas
   if (result.kind === 'json') return reply.type('application/json; charset=utf-8').send(result.body);
   if (result.kind === 'bytes') return reply.type(result.contentType).send(Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength));
 
-  const sse = openSse(request, reply, {
-    'x-modelhost-provider': outcome.provider,
-    'x-modelhost-overhead-ms': overheadMs(request).toFixed(3),
-  });
+  const sse = openSse(request, reply, { 'x-modelhost-provider': outcome.provider });
   sse.send(result.first);
   try {
     for await (const event of result.rest) {

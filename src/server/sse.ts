@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { exposedHeaders } from './app.ts';
+import { overheadMs } from './timing.ts';
 
 export interface SseStream {
   send(data: unknown): void;
@@ -22,6 +23,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, headers: R
     'access-control-allow-origin': '*',
     'access-control-expose-headers': exposedHeaders.join(', '),
     ...(typeof provider === 'string' ? { 'x-modelhost-provider': provider } : {}),
+    'x-modelhost-overhead-ms': overheadMs(request).toFixed(3),
     ...headers,
   });
   let closed = false;
