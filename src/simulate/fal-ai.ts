@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FaultPlanInput } from './fault-plan.ts';
-import { applyRequestFault, createSimApp, type FaultAnswers } from './harness.ts';
+import { applyRequestFault, createSimApp, type FaultAnswers, simTimers } from './harness.ts';
 import { fakeCompletionTokens, fakeImagePng } from './fake-models.ts';
 
 export interface FalSimulatorOptions {
@@ -121,22 +121,9 @@ export function createFalSimulator(opts: FalSimulatorOptions = {}) {
   const jobs = new Map<string, FalJob>();
   const pending: FalJob[] = [];
   const files = new Map<string, { bytes: Buffer; contentType: string; expiresAt: number }>();
-  const timers = new Set<NodeJS.Timeout>();
   let running = 0;
 
-  function later(ms: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      fn();
-    }, ms);
-    timer.unref();
-    timers.add(timer);
-    return timer;
-  }
-  app.addHook('onClose', async () => {
-    for (const t of timers) clearTimeout(t);
-    timers.clear();
-  });
+  const later = simTimers(app);
 
   const log = (job: FalJob, message: string) => job.logs.push({ message, level: 'INFO', source: 'USER', timestamp: new Date().toISOString() });
 
@@ -344,7 +331,6 @@ export function createFalSimulator(opts: FalSimulatorOptions = {}) {
     if (job.runTimer) {
       // The simulated app honours the cancel signal at once.
       clearTimeout(job.runTimer);
-      timers.delete(job.runTimer);
       running--;
     }
     finish(job, requestError(499, 'Request was cancelled by the client', 'client_cancelled'));

@@ -167,3 +167,24 @@ export async function listen(app: FastifyInstance, sim: SimState, port = 0, host
   const actual = typeof address === 'object' && address ? address.port : port;
   return { app, sim, url: `http://${host}:${actual}`, close: () => app.close() };
 }
+
+/**
+ * Timers for a simulator's job lifecycles: unref'd, so they never keep a process alive, and all cleared when
+ * the app closes.
+ */
+export function simTimers(app: FastifyInstance): (ms: number, fn: () => void) => NodeJS.Timeout {
+  const timers = new Set<NodeJS.Timeout>();
+  app.addHook('onClose', async () => {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+  });
+  return (ms, fn) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    timers.add(timer);
+    return timer;
+  };
+}

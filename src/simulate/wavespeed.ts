@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FaultPlanInput } from './fault-plan.ts';
-import { applyRequestFault, createSimApp, type FaultAnswers } from './harness.ts';
+import { applyRequestFault, createSimApp, type FaultAnswers, simTimers } from './harness.ts';
 import { fakeCompletionTokens, fakeImagePng } from './fake-models.ts';
 
 export interface WavespeedSimulatorOptions {
@@ -75,22 +75,9 @@ export function createWavespeedSimulator(opts: WavespeedSimulatorOptions = {}) {
   const tasks = new Map<string, Task>();
   const waiting: Task[] = [];
   const files = new Map<string, { bytes: Buffer; contentType: string; expiresAt: number }>();
-  const timers = new Set<NodeJS.Timeout>();
   let processing = 0;
 
-  function later(ms: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      fn();
-    }, ms);
-    timer.unref();
-    timers.add(timer);
-    return timer;
-  }
-  app.addHook('onClose', async () => {
-    for (const t of timers) clearTimeout(t);
-    timers.clear();
-  });
+  const later = simTimers(app);
   if (opts.errorsInEnvelope) {
     // Some gateways answer errors as HTTP 200 with the status only in the envelope.
     app.addHook('onSend', async (request, reply, payload) => {
@@ -241,7 +228,6 @@ export function createWavespeedSimulator(opts: WavespeedSimulatorOptions = {}) {
     const waited = await Promise.race([task.done.then(() => 'done' as const), expired]);
     if (timer) {
       clearTimeout(timer);
-      timers.delete(timer);
     }
     if (waited === 'done') return sendTask(reply, task);
     sim.count('sync_timeout');
