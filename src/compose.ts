@@ -45,11 +45,12 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     log: (level, message) => logger.app?.log[level](message),
   });
   let ready = config.preload.length === 0;
+  const warnings: string[] = [];
   const deps: ServerDeps = {
     repository,
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
-    router: buildRouter(routerFile, createLocalAdapter(repository, engine)),
+    router: buildRouter(routerFile, createLocalAdapter(repository, engine), { warn: (m) => warnings.push(m) }),
     config: {
       maxWaitForModelMs: config.maxWaitForModelSeconds * 1000,
       waitForModelByDefault: config.waitForModelByDefault,
@@ -61,6 +62,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const app = await buildApp(deps, { logger: opts.logger });
   logger.app = app;
   for (const w of repository.warnings) app.log.warn(`skipped model folder ${w.dir}: ${w.reason}`);
+  for (const w of warnings) app.log.warn(w);
+  if (routerFile.providers.length) app.log.info(`router: ${routerFile.providers.length} providers, ${routerFile.models.length} routed models (GET /api/providers)`);
 
   const ids = config.preload.includes('all') ? repository.list().map((m) => m.id) : config.preload;
   const preloaded = (async () => {

@@ -4,19 +4,26 @@ import { adapterFactories } from '../providers/index.ts';
 import { timeoutsFor, type RouterFile } from './config.ts';
 import { Router, type RouterEvents } from './router.ts';
 
-export function buildRouter(file: RouterFile, local: ProviderAdapter | undefined, env: NodeJS.ProcessEnv = process.env, events?: RouterEvents): Router {
+export interface BuildOptions {
+  env?: NodeJS.ProcessEnv;
+  events?: RouterEvents;
+  warn?: (message: string) => void;
+}
+
+export function buildRouter(file: RouterFile, local: ProviderAdapter | undefined, opts: BuildOptions = {}): Router {
+  const env = opts.env ?? process.env;
   const adapters = new Map<string, ProviderAdapter>();
   if (local) adapters.set('local', local);
   for (const entry of file.providers) {
     const apiKey = entry.apiKeyEnv ? env[entry.apiKeyEnv] : undefined;
     if (entry.apiKeyEnv && !apiKey) {
       // Not fatal: a keyless provider answers 401, is marked as misconfigured and failed over.
-      process.emitWarning(`provider ${entry.name}: environment variable ${entry.apiKeyEnv} is not set`);
+      opts.warn?.(`provider ${entry.name}: environment variable ${entry.apiKeyEnv} is not set; calls go out without a key`);
     }
     const factory = adapterFactories[entry.type]!;
     adapters.set(entry.name, factory({ name: entry.name, type: entry.type, baseUrl: entry.baseUrl.replace(/\/+$/, ''), apiKey, timeouts: timeoutsFor(file, entry), options: entry.options }));
   }
-  return new Router(file, adapters, events);
+  return new Router(file, adapters, opts.events);
 }
 
 
