@@ -199,10 +199,15 @@ export class Router {
             breaker.success();
             throw failure;
           }
-          if (!hedge) this.recordFailure(c.provider, req.model, spent, failure);
+          if (hedge) {
+            // Both were tried and recorded by hedged(); carry on after the second.
+            i++;
+            break;
+          }
+          this.recordFailure(c.provider, req.model, spent, failure);
           attempts.push({ provider: c.provider, ms: Math.round(spent), error: failure.message, failure: failureKind(failure) });
           const retrySame = failure instanceof UpstreamError ? failure.retrySame : false;
-          if (!retrySame || retry === routing.retries || hedge) break;
+          if (!retrySame || retry === routing.retries) break;
           const after = failure instanceof UpstreamError ? failure.retryAfterMs : undefined;
           const wait = after ?? routing.backoffMs * 2 ** retry * (0.8 + Math.random() * 0.4);
           if (wait > routing.maxRetryAfterMs) break; // waiting that long is worse than asking another provider
@@ -317,33 +322,36 @@ export class Router {
     const p95 = this.stats.snapshot(primary.provider, req.model).p95Ms;
     const wait = Math.max(this.file.routing.hedge.minDelayMs, p95 ?? 0);
     const cancel = new AbortController();
-    const run = (c: Candidate) =>
-      this.attempt(c, req, cancel.signal).then(
-        (won) => won,
-        (e: unknown) => {
-          const failure = asFailure(c.provider, e);
-          if (!cancel.signal.aborted && !callersFault(failure)) {
-            this.recordFailure(c.provider, req.model, 0, failure);
-            attempts.push({ provider: c.provider, ms: 0, error: failure.message, failure: failureKind(failure) });
-          }
-          throw failure;
-        },
-      );
+    const run = (c: Candidate) => {
+      const started = performance.now();
+      return this.attempt(c, req, cancel.signal).catch((e: unknown) => {
+        const failure = asFailure(c.provider, e);
+        // The twin answered first: no verdict on this provider, but a probe slot it held is freed.
+        if (cancel.signal.aborted) this.breaker(c.provider).release();
+        else if (!callersFault(failure)) {
+          const ms = performance.now() - started;
+          this.recordFailure(c.provider, req.model, ms, failure);
+          attempts.push({ provider: c.provider, ms: Math.round(ms), error: failure.message, failure: failureKind(failure) });
+        }
+        throw failure;
+      });
+    };
     const first = run(primary);
     const second = new Promise<Attempted>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.breaker(secondary.provider).tryAcquire()) return reject(new UpstreamError(secondary.provider, 'server', 'circuit open'));
+      let sent = false;
+      const send = () => {
+        if (sent) return;
+        sent = true;
+        clearTimeout(timer);
+        if (!this.breaker(secondary.provider).tryAcquire()) {
+          attempts.push({ provider: secondary.provider, ms: 0, error: 'circuit open', failure: 'circuit_open' });
+          return reject(new UpstreamError(secondary.provider, 'server', `${secondary.provider}: circuit open`));
+        }
         run(secondary).then(resolve, reject);
-      }, wait);
-      first.then(
-        () => clearTimeout(timer),
-        () => {
-          // The primary failed before the hedge went out: send the hedge now.
-          clearTimeout(timer);
-          if (!this.breaker(secondary.provider).tryAcquire()) return reject(new UpstreamError(secondary.provider, 'server', 'circuit open'));
-          run(secondary).then(resolve, reject);
-        },
-      );
+      };
+      const timer = setTimeout(send, wait);
+      // An answer from the primary makes the hedge unnecessary; a failure sends it at once.
+      first.then(() => clearTimeout(timer), send);
     });
     try {
       const won = await Promise.any([first, second]);

@@ -140,6 +140,25 @@ describe('router reliability', () => {
     expect(slow!.sim.stats.requests).toBe(1);
   });
 
+  it('hedging: a primary that fails sends the hedge at once; both failing moves on to the third provider', async () => {
+    const [bad, worse, good] = await sims(3, [{ errorRate: 1 }, { errorRate: 1 }, {}]);
+    const server = await routed({
+      routing: { retries: 0, timeouts: fastTimeouts, hedge: { enabled: true, minDelayMs: 2000 } },
+      providers: [
+        { name: 'bad', type: 'openai-compatible', baseUrl: bad!.api },
+        { name: 'worse', type: 'openai-compatible', baseUrl: worse!.api },
+        { name: 'good', type: 'openai-compatible', baseUrl: good!.api },
+      ],
+      models: [{ id: 'sim/chat', task: 'conversational', providers: [{ provider: 'bad' }, { provider: 'worse' }, { provider: 'good' }] }],
+    });
+    const started = Date.now();
+    const res = await postJson(`${server.url}/v1/chat/completions`, body('sim/chat'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-modelhost-provider')).toBe('good');
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect([bad!.sim.stats.requests, worse!.sim.stats.requests, good!.sim.stats.requests]).toEqual([1, 1, 1]);
+  });
+
   it('fastest and cheapest policies pick by measured latency and by price', async () => {
     const [slow, quick] = await sims(2, [{ latencyMs: { mean: 60, jitter: 0 } }, { latencyMs: { mean: 2, jitter: 0 } }]);
     const server = await routed({
