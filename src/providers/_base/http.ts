@@ -2,7 +2,7 @@
  * Outbound HTTP for adapters: one undici Agent per provider with its connect / first-byte / idle timeouts,
  * and the mapping from transport failures and HTTP statuses to UpstreamError kinds.
  */
-import { Agent, request, errors, type Dispatcher } from 'undici';
+import { Agent, errors, type Dispatcher } from 'undici';
 import { UpstreamError } from '../../core/providers.ts';
 
 export interface Timeouts {
@@ -112,25 +112,29 @@ export class UpstreamHttp {
 
   /**
    * Sends a request; transport failures become UpstreamErrors, an aborted signal rethrows its reason. The
-   * first-byte deadline is timed here to the millisecond (undici's own timers tick every half second or so).
+   * first-byte deadline is timed here to the millisecond (undici's own header timer ticks about once a second).
+   * This is the gateway's hot path: the Agent is called directly and the per-call signal is the light kind
+   * undici accepts (an AbortController per call costs more than the rest of this function).
    */
   async send(url: string, init: SendInit): Promise<UpstreamResponse> {
     const firstByteMs = init.firstByteMs ?? this.timeouts.firstByteMs;
-    const ctrl = new AbortController();
-    const onAbort = () => ctrl.abort(init.signal.reason);
+    const signal = new SendSignal();
+    const onAbort = () => signal.abort(init.signal.reason);
     if (init.signal.aborted) onAbort();
     else init.signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
-      () => ctrl.abort(new UpstreamError(this.provider, 'timeout', `${this.provider}: no response headers within ${firstByteMs} ms`)),
+      () => signal.abort(new UpstreamError(this.provider, 'timeout', `${this.provider}: no response headers within ${firstByteMs} ms`)),
       firstByteMs,
     );
     try {
-      const res = await request(url, {
-        dispatcher: this.agent,
+      const target = this.target(url);
+      const res = await this.agent.request({
+        origin: target.origin,
+        path: target.path,
         method: init.method ?? 'GET',
         headers: init.headers,
         body: init.body,
-        signal: ctrl.signal,
+        signal,
         headersTimeout: firstByteMs + 1000,
       });
       // The caller's signal must keep reaching the body while it is read (streams), until it is done.
@@ -138,10 +142,23 @@ export class UpstreamHttp {
       return { status: res.statusCode, headers: res.headers as Headers, body: res.body };
     } catch (e) {
       init.signal.removeEventListener('abort', onAbort);
-      throw this.transportError(e, ctrl.signal);
+      throw this.transportError(e, signal);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private readonly targets = new Map<string, { origin: string; path: string }>();
+
+  private target(url: string): { origin: string; path: string } {
+    let t = this.targets.get(url);
+    if (!t) {
+      const u = new URL(url);
+      t = { origin: u.origin, path: u.pathname + u.search };
+      // Job URLs are unique per call; only a bounded number of (mostly fixed API) URLs is remembered.
+      if (this.targets.size < 256) this.targets.set(url, t);
+    }
+    return t;
   }
 
   /** Reads a whole body as text, mapping a stalled or cut body to an UpstreamError. */
@@ -167,7 +184,7 @@ export class UpstreamHttp {
     }
   }
 
-  transportError(e: unknown, signal: AbortSignal): unknown {
+  transportError(e: unknown, signal: { aborted: boolean; reason?: unknown }): unknown {
     if (signal.aborted) return signal.reason ?? e;
     if (e instanceof UpstreamError) return e;
     const p = this.provider;
@@ -188,5 +205,34 @@ export class UpstreamHttp {
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+}
+
+/** The minimal EventEmitter-style signal undici accepts (`on`/`once`/`removeListener`, `aborted`, `reason`). */
+class SendSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: Array<() => void> = [];
+
+  on(_event: 'abort', listener: () => void): this {
+    this.listeners.push(listener);
+    return this;
+  }
+
+  once(event: 'abort', listener: () => void): this {
+    return this.on(event, listener);
+  }
+
+  removeListener(_event: 'abort', listener: () => void): this {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+    return this;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    for (const listener of this.listeners.splice(0)) listener();
   }
 }
