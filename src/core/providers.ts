@@ -27,10 +27,66 @@ export interface ProviderCall {
   /** The caller asked for a stream (SSE). */
   stream: boolean;
   /** Aborted when the caller goes away, the total timeout expires or a hedged twin won. */
-  signal: AbortSignal;
+  signal: CallSignal;
   requestId: string;
   /** Longest a cold local model may be waited for, ms (the local provider only). */
   waitForModelMs?: number;
+}
+
+/** What adapters use of a cancellation signal. An AbortSignal is one; so is the lighter CallAbort. */
+export interface CallSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+  throwIfAborted(): void;
+}
+
+/**
+ * A cancellation signal for the gateway's hot path. An AbortController with its EventTarget costs more than
+ * the rest of the routing of a proxied call; this one is a list of callbacks. It also has the
+ * EventEmitter-style `on`/`once`/`removeListener` undici accepts for a request's `signal`.
+ */
+export class CallAbort implements CallSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: Array<() => void> = [];
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) return;
+    this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+
+  on(_event: 'abort', listener: () => void): this {
+    this.addEventListener('abort', listener);
+    return this;
+  }
+
+  once(_event: 'abort', listener: () => void): this {
+    this.addEventListener('abort', listener);
+    return this;
+  }
+
+  removeListener(_event: 'abort', listener: () => void): this {
+    this.removeEventListener('abort', listener);
+    return this;
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason ?? new Error('aborted');
+    for (const listener of this.listeners.splice(0)) listener();
+  }
 }
 
 /** Units a provider reports or that can be counted from its answer; prices apply to them. */

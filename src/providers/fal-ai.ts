@@ -18,7 +18,7 @@
  * `dataUriOutput` (sends `sync_mode: true`: images come back inline as data URIs instead of stored files),
  * `directUrl` (the `fal.run` host for direct calls; unused, since only the queue retries and can cancel).
  */
-import { UpstreamError, type ProviderCall, type ProviderResult, type Usage } from '../core/providers.ts';
+import { UpstreamError, type ProviderCall, type ProviderResult, type Usage, type CallSignal } from '../core/providers.ts';
 import { delay, type AdapterFactory } from './_base/adapter.ts';
 import { resolveArtifact } from './_base/artifact.ts';
 import { UpstreamHttp, header, httpError, upstreamMessage, type Headers } from './_base/http.ts';
@@ -111,13 +111,13 @@ export const createFalAdapter: AdapterFactory = (config) => {
   const dataUriOutput = config.options.dataUriOutput === true;
   const auth: Record<string, string> = config.apiKey ? { authorization: `Key ${config.apiKey}` } : {};
 
-  async function fetchText(url: string, signal: AbortSignal): Promise<Answer> {
+  async function fetchText(url: string, signal: CallSignal): Promise<Answer> {
     const res = await http.send(url, { headers: auth, signal });
     return { status: res.status, headers: res.headers, text: await http.text(res, signal) };
   }
 
   /** A GET that is tried again, briefly, while it fails in one of the `transient` ways. */
-  async function getWithRetries(url: string, signal: AbortSignal, check: (a: Answer) => Answer, transient: Set<string>): Promise<Answer> {
+  async function getWithRetries(url: string, signal: CallSignal, check: (a: Answer) => Answer, transient: Set<string>): Promise<Answer> {
     for (let attempt = 0; ; attempt++) {
       try {
         return check(await fetchText(url, signal));
@@ -144,7 +144,7 @@ export const createFalAdapter: AdapterFactory = (config) => {
   }
 
   /** Fires `PUT cancel_url` once if the call is aborted; fal may still finish a request that already runs. */
-  function cancelOnAbort(ticket: Ticket, signal: AbortSignal): () => void {
+  function cancelOnAbort(ticket: Ticket, signal: CallSignal): () => void {
     const cancel = () => {
       http
         .send(ticket.cancelUrl, { method: 'PUT', headers: auth, signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS) })
@@ -160,7 +160,7 @@ export const createFalAdapter: AdapterFactory = (config) => {
   }
 
   /** Polls until COMPLETED; answers the status body (it carries `metrics.inference_time`). */
-  async function waitForCompletion(ticket: Ticket, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async function waitForCompletion(ticket: Ticket, signal: CallSignal): Promise<Record<string, unknown>> {
     const transient = new Set(['connect', 'stream_cut', 'server', 'rate_limited']);
     const ok = (a: Answer) => {
       if (a.status < 200 || a.status >= 300) throw falHttpError(name, a);
@@ -176,7 +176,7 @@ export const createFalAdapter: AdapterFactory = (config) => {
     }
   }
 
-  async function fetchResult(ticket: Ticket, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async function fetchResult(ticket: Ticket, signal: CallSignal): Promise<Record<string, unknown>> {
     // A 5xx here is the run's failure, not a passing fault: only transport failures and 429 are tried again.
     const transient = new Set(['connect', 'stream_cut', 'rate_limited']);
     const check = (a: Answer) => {
@@ -187,7 +187,7 @@ export const createFalAdapter: AdapterFactory = (config) => {
     return parseJson(name, await getWithRetries(ticket.responseUrl, signal, check, transient), 'result');
   }
 
-  async function toImage(output: Record<string, unknown>, status: Record<string, unknown>, signal: AbortSignal): Promise<ProviderResult> {
+  async function toImage(output: Record<string, unknown>, status: Record<string, unknown>, signal: CallSignal): Promise<ProviderResult> {
     const images = output.images;
     const first: unknown = Array.isArray(images) ? images[0] : undefined;
     if (!Array.isArray(images) || !isRecord(first) || typeof first.url !== 'string') {

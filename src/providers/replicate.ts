@@ -18,7 +18,7 @@
  * `system_prompt`; "transcript": the whole conversation as role-tagged lines).
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { UpstreamError, type CallApi, type ProviderCall, type ProviderResult, type Usage } from '../core/providers.ts';
+import { UpstreamError, type CallApi, type ProviderCall, type ProviderResult, type Usage, type CallSignal } from '../core/providers.ts';
 import { delay, type AdapterConfig, type AdapterFactory } from './_base/adapter.ts';
 import { resolveArtifact } from './_base/artifact.ts';
 import { header, httpError, UpstreamHttp } from './_base/http.ts';
@@ -199,7 +199,7 @@ class ReplicateAdapter {
    * Runs `work` for a created prediction; if the call is aborted or fails while the prediction still runs,
    * cancels it (best effort) so it stops costing money.
    */
-  private async watch<T>(job: Job, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  private async watch<T>(job: Job, signal: CallSignal, work: () => Promise<T>): Promise<T> {
     const onAbort = () => this.cancel(job);
     if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -224,7 +224,7 @@ class ReplicateAdapter {
   }
 
   /** Polls until the prediction is terminal (or, for file models, has its output); failures throw. */
-  private async settle(job: Job, signal: AbortSignal, isFile: boolean): Promise<Prediction> {
+  private async settle(job: Job, signal: CallSignal, isFile: boolean): Promise<Prediction> {
     const hasFiles = (p: Prediction) => isFile && p.output !== null && p.output !== undefined && !(Array.isArray(p.output) && !p.output.length);
     while (!TERMINAL.has(job.p.status) && !hasFiles(job.p)) {
       await delay(this.pollIntervalMs, signal);
@@ -240,7 +240,7 @@ class ReplicateAdapter {
     return p;
   }
 
-  private async poll(url: string, signal: AbortSignal): Promise<Prediction> {
+  private async poll(url: string, signal: CallSignal): Promise<Prediction> {
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.http.json(url, { headers: this.authHeaders(), signal });
@@ -266,7 +266,7 @@ class ReplicateAdapter {
     return usage;
   }
 
-  private async fileResult(p: Prediction, input: Record<string, unknown>, signal: AbortSignal): Promise<ProviderResult> {
+  private async fileResult(p: Prediction, input: Record<string, unknown>, signal: CallSignal): Promise<ProviderResult> {
     const refs = (Array.isArray(p.output) ? p.output : [p.output]).filter((x): x is string => typeof x === 'string');
     if (!refs[0]) {
       if (p.data_removed) throw new UpstreamError(this.name, 'artifact_expired', `${this.name}: prediction ${p.id} output was already removed`);
@@ -320,7 +320,7 @@ class ReplicateAdapter {
   }
 
   /** The text chunks of a prediction's SSE stream; returns only on `done`. */
-  private async *sseText(job: Job, url: string, signal: AbortSignal, usage: Usage): AsyncGenerator<string> {
+  private async *sseText(job: Job, url: string, signal: CallSignal, usage: Usage): AsyncGenerator<string> {
     const onAbort = () => this.cancel(job);
     signal.addEventListener('abort', onAbort, { once: true });
     let finished = false;
@@ -375,7 +375,7 @@ class ReplicateAdapter {
   }
 
   /** After `done`, the finished prediction's metrics (billed seconds, token counts); best effort. */
-  private async finalUsage(job: Job, usage: Usage, signal: AbortSignal): Promise<void> {
+  private async finalUsage(job: Job, usage: Usage, signal: CallSignal): Promise<void> {
     try {
       const res = await this.http.json(job.pollUrl, { headers: this.authHeaders(), signal });
       Object.assign(usage, this.usage(this.readPrediction(res.data)));
@@ -385,7 +385,7 @@ class ReplicateAdapter {
   }
 
   /** For a model without a stream URL: poll to the end, then hand out its tokens. */
-  private async *polledText(job: Job, signal: AbortSignal, usage: Usage): AsyncGenerator<string> {
+  private async *polledText(job: Job, signal: CallSignal, usage: Usage): AsyncGenerator<string> {
     const final = await this.watch(job, signal, () => this.settle(job, signal, false));
     Object.assign(usage, this.usage(final));
     const output = final.output;

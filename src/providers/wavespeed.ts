@@ -18,7 +18,7 @@
  * the sync submit may take before its first byte; default the provider's first-byte timeout), `base64Output`
  * (enable_base64_output).
  */
-import { UpstreamError, type ProviderCall, type ProviderResult, type Usage } from '../core/providers.ts';
+import { UpstreamError, type ProviderCall, type ProviderResult, type Usage, type CallSignal } from '../core/providers.ts';
 import { delay, type AdapterFactory } from './_base/adapter.ts';
 import { resolveArtifact } from './_base/artifact.ts';
 import { UpstreamHttp, httpError, upstreamMessage, type Headers, type UpstreamResponse } from './_base/http.ts';
@@ -100,7 +100,7 @@ export const createWavespeedAdapter: AdapterFactory = (config) => {
   const base64Output = config.options.base64Output === true;
   const auth: Record<string, string> = config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {};
 
-  async function read(res: UpstreamResponse, signal: AbortSignal): Promise<Task> {
+  async function read(res: UpstreamResponse, signal: CallSignal): Promise<Task> {
     return taskOf(name, res.status, res.headers, await http.text(res, signal));
   }
 
@@ -116,7 +116,7 @@ export const createWavespeedAdapter: AdapterFactory = (config) => {
     return read(res, call.signal);
   }
 
-  async function poll(url: string, signal: AbortSignal): Promise<Task> {
+  async function poll(url: string, signal: CallSignal): Promise<Task> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await read(await http.send(url, { headers: auth, signal }), signal);
@@ -141,7 +141,7 @@ export const createWavespeedAdapter: AdapterFactory = (config) => {
     return new UpstreamError(name, 'job_failed', message, code !== undefined && INPUT_CODES.has(code) ? { retrySame: false } : {});
   }
 
-  async function toImage(task: Task, input: Record<string, unknown>, signal: AbortSignal): Promise<ProviderResult> {
+  async function toImage(task: Task, input: Record<string, unknown>, signal: CallSignal): Promise<ProviderResult> {
     const outputs = task.outputs;
     const first: unknown = Array.isArray(outputs) ? outputs[0] : undefined;
     if (!Array.isArray(outputs) || typeof first !== 'string' || !first) {

@@ -5,7 +5,7 @@
  * failed over invisibly; after that, a failure reaches the caller as an error, never as a clean end.
  */
 import { ModelhostError } from '../core/errors.ts';
-import { UpstreamError, type CallApi, type ProviderAdapter, type ProviderCall, type ProviderResult, type Usage } from '../core/providers.ts';
+import { CallAbort, UpstreamError, type CallApi, type ProviderAdapter, type ProviderCall, type ProviderResult, type Usage, type CallSignal } from '../core/providers.ts';
 import { delay } from '../providers/_base/adapter.ts';
 import type { Timeouts } from '../providers/_base/http.ts';
 import { CircuitBreaker } from './breaker.ts';
@@ -27,7 +27,7 @@ export interface RouteRequest {
   requestId: string;
   waitForModelMs?: number;
   /** Aborts when the caller goes away. */
-  signal: AbortSignal;
+  signal: CallSignal;
   /** Filled as the call goes: time spent waiting on providers and backoff (kept on failures too). */
   timing?: { upstreamMs: number };
 }
@@ -250,10 +250,10 @@ export class Router {
   }
 
   /** One call to one provider under its total and first-token deadlines. */
-  private async attempt(c: Candidate, req: RouteRequest, hedgeSignal?: AbortSignal): Promise<Attempted> {
+  private async attempt(c: Candidate, req: RouteRequest, hedgeSignal?: CallSignal): Promise<Attempted> {
     const adapter = this.adapters.get(c.provider)!;
     const t = this.timeouts.get(c.provider)!;
-    const ctrl = new AbortController();
+    const ctrl = new CallAbort();
     const abort = (reason: unknown) => ctrl.abort(reason);
     const onCaller = () => abort(req.signal.reason);
     req.signal.addEventListener('abort', onCaller, { once: true });
@@ -272,7 +272,7 @@ export class Router {
       task: req.task,
       body: req.body,
       stream: req.stream,
-      signal: ctrl.signal,
+      signal: ctrl,
       requestId: req.requestId,
       waitForModelMs: req.waitForModelMs,
     };
@@ -304,13 +304,13 @@ export class Router {
         ms: performance.now() - started,
         abort: () => {
           cleanup();
-          if (!ctrl.signal.aborted) ctrl.abort(new Error('stream closed'));
+          if (!ctrl.aborted) ctrl.abort(new Error('stream closed'));
         },
       };
     } catch (e) {
       clearTimeout(firstToken);
       cleanup();
-      throw ctrl.signal.aborted && ctrl.signal.reason instanceof UpstreamError ? ctrl.signal.reason : e;
+      throw ctrl.aborted && ctrl.reason instanceof UpstreamError ? ctrl.reason : e;
     }
   }
 
@@ -321,13 +321,13 @@ export class Router {
   private async hedged(primary: Candidate, secondary: Candidate, req: RouteRequest, attempts: AttemptRecord[]): Promise<Attempted> {
     const p95 = this.stats.snapshot(primary.provider, req.model).p95Ms;
     const wait = Math.max(this.file.routing.hedge.minDelayMs, p95 ?? 0);
-    const cancel = new AbortController();
+    const cancel = new CallAbort();
     const run = (c: Candidate) => {
       const started = performance.now();
-      return this.attempt(c, req, cancel.signal).catch((e: unknown) => {
+      return this.attempt(c, req, cancel).catch((e: unknown) => {
         const failure = asFailure(c.provider, e);
         // The twin answered first: no verdict on this provider, but a probe slot it held is freed.
-        if (cancel.signal.aborted) this.breaker(c.provider).release();
+        if (cancel.aborted) this.breaker(c.provider).release();
         else if (!callersFault(failure)) {
           const ms = performance.now() - started;
           this.recordFailure(c.provider, req.model, ms, failure);

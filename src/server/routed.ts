@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ModelhostError, reviveError } from '../core/errors.ts';
-import { UpstreamError } from '../core/providers.ts';
+import { CallAbort, UpstreamError, type CallSignal } from '../core/providers.ts';
 import type { RouteOutcome, RouteRequest, Router } from '../router/router.ts';
 import { openSse } from './sse.ts';
 import { overheadMs } from './timing.ts';
@@ -15,12 +15,12 @@ export { overheadMs };
 type Timed = FastifyRequest & { startedAt?: number; upstreamMs?: number; provider?: string };
 
 /** Aborted when the caller disconnects before the answer is complete. */
-export function callerSignal(reply: FastifyReply): AbortSignal {
-  const ctrl = new AbortController();
+export function callerSignal(reply: FastifyReply): CallSignal {
+  const ctrl = new CallAbort();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) ctrl.abort(new ModelhostError('internal', 499, 'client closed the request'));
   });
-  return ctrl.signal;
+  return ctrl;
 }
 
 /** `model`, `model:provider` or `model:policy` (the Hugging Face router's suffixes). */

@@ -1,5 +1,5 @@
 /** What every adapter factory is given, built by the composition root from the providers file. */
-import type { ProviderAdapter } from '../../core/providers.ts';
+import type { CallSignal, ProviderAdapter } from '../../core/providers.ts';
 import type { Timeouts } from './http.ts';
 
 export interface AdapterConfig {
@@ -18,7 +18,7 @@ export interface AdapterConfig {
 export type AdapterFactory = (config: AdapterConfig) => ProviderAdapter;
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
+export function delay(ms: number, signal: CallSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {

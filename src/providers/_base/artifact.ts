@@ -2,7 +2,7 @@
  * Providers answer files as URLs (short-lived), `data:` URIs or bare base64. The Hugging Face API answers
  * the bytes with their content type; this turns any of the three into that.
  */
-import { UpstreamError } from '../../core/providers.ts';
+import { UpstreamError, type CallSignal } from '../../core/providers.ts';
 import { header, httpError, type UpstreamHttp } from './http.ts';
 
 export interface Artifact {
@@ -40,7 +40,7 @@ function fromDataUri(provider: string, uri: string): Artifact {
 export async function resolveArtifact(
   http: UpstreamHttp,
   ref: string,
-  signal: AbortSignal,
+  signal: CallSignal,
   opts: { mimeHint?: string; headers?: Record<string, string> } = {},
 ): Promise<Artifact> {
   const p = http.provider;

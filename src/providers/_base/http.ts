@@ -3,7 +3,7 @@
  * and the mapping from transport failures and HTTP statuses to UpstreamError kinds.
  */
 import { Agent, errors, type Dispatcher } from 'undici';
-import { UpstreamError } from '../../core/providers.ts';
+import { CallAbort, UpstreamError, type CallSignal } from '../../core/providers.ts';
 
 export interface Timeouts {
   /** TCP connect. */
@@ -24,7 +24,7 @@ export interface SendInit {
   method?: Dispatcher.HttpMethod;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
-  signal: AbortSignal;
+  signal: CallSignal;
   /** Per-request override of the first-byte timeout (e.g. Replicate's `Prefer: wait` holds up to 60 s). */
   firstByteMs?: number;
 }
@@ -118,7 +118,7 @@ export class UpstreamHttp {
    */
   async send(url: string, init: SendInit): Promise<UpstreamResponse> {
     const firstByteMs = init.firstByteMs ?? this.timeouts.firstByteMs;
-    const signal = new SendSignal();
+    const signal = new CallAbort();
     const onAbort = () => signal.abort(init.signal.reason);
     if (init.signal.aborted) onAbort();
     else init.signal.addEventListener('abort', onAbort, { once: true });
@@ -134,7 +134,8 @@ export class UpstreamHttp {
         method: init.method ?? 'GET',
         headers: init.headers,
         body: init.body,
-        signal,
+        // undici takes any EventEmitter-style signal; its types name only AbortSignal and EventEmitter.
+        signal: signal as unknown as AbortSignal,
         headersTimeout: firstByteMs + 1000,
       });
       // The caller's signal must keep reaching the body while it is read (streams), until it is done.
@@ -162,7 +163,7 @@ export class UpstreamHttp {
   }
 
   /** Reads a whole body as text, mapping a stalled or cut body to an UpstreamError. */
-  async text(res: UpstreamResponse, signal: AbortSignal): Promise<string> {
+  async text(res: UpstreamResponse, signal: CallSignal): Promise<string> {
     try {
       return await res.body.text();
     } catch (e) {
@@ -208,31 +209,3 @@ export class UpstreamHttp {
   }
 }
 
-/** The minimal EventEmitter-style signal undici accepts (`on`/`once`/`removeListener`, `aborted`, `reason`). */
-class SendSignal {
-  aborted = false;
-  reason: unknown = undefined;
-  private listeners: Array<() => void> = [];
-
-  on(_event: 'abort', listener: () => void): this {
-    this.listeners.push(listener);
-    return this;
-  }
-
-  once(event: 'abort', listener: () => void): this {
-    return this.on(event, listener);
-  }
-
-  removeListener(_event: 'abort', listener: () => void): this {
-    const i = this.listeners.indexOf(listener);
-    if (i >= 0) this.listeners.splice(i, 1);
-    return this;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    for (const listener of this.listeners.splice(0)) listener();
-  }
-}

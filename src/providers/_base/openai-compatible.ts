@@ -7,7 +7,7 @@
  * after `data: [DONE]`; an error chunk (vLLM sends one and then still `[DONE]`) fails it.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { UpstreamError, type ProviderCall, type ProviderResult, type Usage } from '../../core/providers.ts';
+import { UpstreamError, type ProviderCall, type ProviderResult, type Usage, type CallSignal } from '../../core/providers.ts';
 import { header, httpError, upstreamMessage, type Headers, type UpstreamHttp, type UpstreamResponse } from './http.ts';
 
 export type JsonObject = Record<string, unknown>;
@@ -29,12 +29,12 @@ export function upstreamHttpError(provider: string, status: number, headers: Hea
 }
 
 /** Reads a non-2xx answer and throws it as the matching UpstreamError. */
-export async function throwHttpError(http: UpstreamHttp, res: UpstreamResponse, signal: AbortSignal): Promise<never> {
+export async function throwHttpError(http: UpstreamHttp, res: UpstreamResponse, signal: CallSignal): Promise<never> {
   throw upstreamHttpError(http.provider, res.status, res.headers, await http.text(res, signal));
 }
 
 /** A 2xx JSON answer, parsed once; anything else throws. */
-export async function readJson<T = JsonObject>(http: UpstreamHttp, res: UpstreamResponse, signal: AbortSignal): Promise<T> {
+export async function readJson<T = JsonObject>(http: UpstreamHttp, res: UpstreamResponse, signal: CallSignal): Promise<T> {
   if (res.status < 200 || res.status >= 300) await throwHttpError(http, res, signal);
   const text = await http.text(res, signal);
   try {
@@ -68,7 +68,7 @@ export interface SseEnd {
  * error event or a chunk that is not a JSON object throws. Leaving early (the consumer stops) closes the
  * connection; a complete stream's connection is drained for reuse.
  */
-export async function* readJsonEvents(http: UpstreamHttp, res: UpstreamResponse, signal: AbortSignal, end: SseEnd): AsyncGenerator<JsonObject> {
+export async function* readJsonEvents(http: UpstreamHttp, res: UpstreamResponse, signal: CallSignal, end: SseEnd): AsyncGenerator<JsonObject> {
   const p = http.provider;
   const pending: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (message) => pending.push(message) });
@@ -126,7 +126,7 @@ function parseEvent(provider: string, message: EventSourceMessage): JsonObject {
 }
 
 /** Sends a streaming request and checks the answer is an event stream; the events are read lazily. */
-export async function openEventStream(http: UpstreamHttp, url: string, body: string, headers: Record<string, string>, signal: AbortSignal) {
+export async function openEventStream(http: UpstreamHttp, url: string, body: string, headers: Record<string, string>, signal: CallSignal) {
   const res = await http.send(url, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -181,7 +181,7 @@ export class OpenAiClient {
   }
 
   /** Non-streaming POST; the parsed answer. */
-  async post(url: string, body: JsonObject, signal: AbortSignal): Promise<JsonObject> {
+  async post(url: string, body: JsonObject, signal: CallSignal): Promise<JsonObject> {
     const res = await this.http.send(url, {
       method: 'POST',
       headers: this.jsonHeaders,
@@ -199,7 +199,7 @@ export class OpenAiClient {
    * Streaming POST: resolves once the headers are in; the chunks (`[DONE]` excluded) are read as iterated.
    * Also says whether the caller asked for the usage chunk itself.
    */
-  async stream(url: string, body: JsonObject, signal: AbortSignal): Promise<{ chunks: AsyncGenerator<JsonObject>; callerWantsUsage: boolean }> {
+  async stream(url: string, body: JsonObject, signal: CallSignal): Promise<{ chunks: AsyncGenerator<JsonObject>; callerWantsUsage: boolean }> {
     const options = body.stream_options as { include_usage?: unknown } | null | undefined;
     const callerWantsUsage = options?.include_usage === true;
     const sent = this.streamUsage && !callerWantsUsage ? { ...body, stream: true, stream_options: { ...options, include_usage: true } } : { ...body, stream: true };
