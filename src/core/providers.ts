@@ -103,7 +103,13 @@ export interface Usage {
 
 export type ProviderResult =
   /** A JSON answer already in the caller API's shape. */
-  | { kind: 'json'; body: unknown; usage?: Usage }
+  | {
+      kind: 'json';
+      body: unknown;
+      /** `body` already serialised, when the adapter has it (a pass-through saves re-serialising). */
+      raw?: string;
+      usage?: Usage;
+    }
   /** A file answer (Hugging Face text-to-image, text-to-speech): the bytes, never a URL. */
   | { kind: 'bytes'; bytes: Uint8Array; contentType: string; usage?: Usage }
   /**

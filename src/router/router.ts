@@ -85,6 +85,8 @@ function reachable(e: UpstreamError | ModelhostError): boolean {
 export class Router {
   readonly stats: ProviderStats;
   readonly breakers = new Map<string, CircuitBreaker>();
+  /** Candidates per api, task and mapped model, before the policy orders them. */
+  private readonly mapped = new Map<string, Candidate[]>();
   /** Failovers by "from→to" since start. */
   readonly failovers = new Map<string, number>();
   private readonly timeouts = new Map<string, Timeouts>();
@@ -136,15 +138,21 @@ export class Router {
       const mapped = this.modelEntry(req.model)?.providers.find((p) => p.provider === req.provider);
       return [{ provider: req.provider, providerModel: mapped?.id ?? req.model, price: this.priceOf(req.provider, mapped?.price) }];
     }
-    const entry = this.modelEntry(req.model);
-    const list: Candidate[] = (entry?.providers ?? [])
-      .filter((p) => fits(p.provider))
-      .map((p) => ({ provider: p.provider, providerModel: p.id ?? req.model, price: this.priceOf(p.provider, p.price) }));
-    // The local engine serves what it has: as the only provider of unmapped models, else as the last resort.
-    if (!list.some((c) => c.provider === 'local') && fits('local') && this.adapters.has('local')) {
-      list.push({ provider: 'local', providerModel: req.model, price: this.priceOf('local') });
+    const key = `${req.api}\u0000${req.task}\u0000${req.model}`;
+    let list = this.mapped.get(key);
+    if (!list) {
+      const entry = this.modelEntry(req.model);
+      list = (entry?.providers ?? [])
+        .filter((p) => fits(p.provider))
+        .map((p) => ({ provider: p.provider, providerModel: p.id ?? req.model, price: this.priceOf(p.provider, p.price) }));
+      // The local engine serves what it has: as the only provider of unmapped models, else as the last resort.
+      if (!list.some((c) => c.provider === 'local') && fits('local') && this.adapters.has('local')) {
+        list.push({ provider: 'local', providerModel: req.model, price: this.priceOf('local') });
+      }
+      // The mapping is fixed for the router's life; the local catalogue may change, so unmapped models are not kept.
+      if (entry) this.mapped.set(key, list);
     }
-    return orderCandidates(req.policy ?? this.file.routing.policy, list, { ...req, body: req.body }, this.stats);
+    return orderCandidates(req.policy ?? this.file.routing.policy, list, req, this.stats);
   }
 
   private priceOf(provider: string, price?: Price): Price {
@@ -253,18 +261,9 @@ export class Router {
   private async attempt(c: Candidate, req: RouteRequest, hedgeSignal?: CallSignal): Promise<Attempted> {
     const adapter = this.adapters.get(c.provider)!;
     const t = this.timeouts.get(c.provider)!;
-    const ctrl = new CallAbort();
-    const abort = (reason: unknown) => ctrl.abort(reason);
-    const onCaller = () => abort(req.signal.reason);
-    req.signal.addEventListener('abort', onCaller, { once: true });
-    const onHedge = () => abort(hedgeSignal?.reason);
-    hedgeSignal?.addEventListener('abort', onHedge, { once: true });
-    const total = setTimeout(() => abort(new UpstreamError(c.provider, 'timeout', `${c.provider}: no complete answer within ${t.totalMs} ms`)), t.totalMs);
-    const cleanup = () => {
-      clearTimeout(total);
-      req.signal.removeEventListener('abort', onCaller);
-      hedgeSignal?.removeEventListener('abort', onHedge);
-    };
+    const ctrl = new AttemptAbort(req.signal, hedgeSignal);
+    const total = setTimeout(() => ctrl.abort(new UpstreamError(c.provider, 'timeout', `${c.provider}: no complete answer within ${t.totalMs} ms`)), t.totalMs);
+    const cleanup = ctrl.cleanup.bind(ctrl, total);
     const call: ProviderCall = {
       api: req.api,
       model: req.model,
@@ -280,7 +279,7 @@ export class Router {
     // For a stream the first-token deadline runs from the request, whether the adapter waits for the first
     // event inside call() or inside its iterator.
     const firstToken = req.stream
-      ? setTimeout(() => abort(new UpstreamError(c.provider, 'timeout', `${c.provider}: no first token within ${t.firstByteMs} ms`)), t.firstByteMs)
+      ? setTimeout(() => ctrl.abort(new UpstreamError(c.provider, 'timeout', `${c.provider}: no first token within ${t.firstByteMs} ms`)), t.firstByteMs)
       : undefined;
     try {
       const result = await adapter.call(call);
@@ -414,6 +413,34 @@ export class Router {
 
   async close(): Promise<void> {
     await Promise.all([...this.adapters.values()].map((a) => a.close?.()));
+  }
+}
+
+/** An attempt's cancellation: by the caller leaving, a hedged twin winning, or a deadline. */
+class AttemptAbort extends CallAbort {
+  private readonly fromCaller: () => void;
+  private readonly fromTwin: (() => void) | undefined;
+
+  constructor(
+    private readonly caller: CallSignal,
+    private readonly twin: CallSignal | undefined,
+  ) {
+    super();
+    this.fromCaller = this.abort.bind(this, undefined);
+    caller.addEventListener('abort', this.fromCaller, { once: true });
+    this.fromTwin = twin ? this.abort.bind(this, undefined) : undefined;
+    if (twin && this.fromTwin) twin.addEventListener('abort', this.fromTwin, { once: true });
+  }
+
+  override abort(reason: unknown): void {
+    // Without a reason of its own, an attempt takes the caller's (or the winning twin's).
+    super.abort(reason ?? (this.caller.aborted ? this.caller.reason : this.twin?.reason));
+  }
+
+  cleanup(total: NodeJS.Timeout): void {
+    clearTimeout(total);
+    this.caller.removeEventListener('abort', this.fromCaller);
+    if (this.twin && this.fromTwin) this.twin.removeEventListener('abort', this.fromTwin);
   }
 }
 

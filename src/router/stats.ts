@@ -48,6 +48,8 @@ export function percentile(sorted: number[], p: number): number | null {
 
 export class ProviderStats {
   private rings = new Map<string, Ring>();
+  /** Rings per provider, then per model: found without building a key on every call. */
+  private byModel = new Map<string, Map<string, Ring>>();
   /** Lifetime totals (the window forgets; these feed Prometheus counters' totals). */
   totals = new Map<string, { requests: number; errors: number; costUsd: number }>();
 
@@ -63,15 +65,24 @@ export class ProviderStats {
     return r;
   }
 
+  private modelRing(provider: string, model: string): Ring {
+    let models = this.byModel.get(provider);
+    if (!models) this.byModel.set(provider, (models = new Map()));
+    let r = models.get(model);
+    if (!r) models.set(model, (r = this.ring(`${provider}\u0000${model}`)));
+    return r;
+  }
+
   record(provider: string, model: string, sample: Omit<Sample, 'at'>) {
-    const s = { ...sample, at: this.now() };
+    const s = sample as Sample;
+    s.at = this.now();
     this.ring(provider).push(s);
-    this.ring(`${provider}\u0000${model}`).push(s);
-    const t = this.totals.get(provider) ?? { requests: 0, errors: 0, costUsd: 0 };
+    this.modelRing(provider, model).push(s);
+    let t = this.totals.get(provider);
+    if (!t) this.totals.set(provider, (t = { requests: 0, errors: 0, costUsd: 0 }));
     t.requests++;
     if (!s.ok) t.errors++;
     t.costUsd += s.cost;
-    this.totals.set(provider, t);
   }
 
   snapshot(provider: string, model?: string): StatsSnapshot {

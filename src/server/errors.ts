@@ -38,7 +38,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
           : fe.message;
     }
   }
-  if (status >= 500 && !(error instanceof ModelhostError)) request.log.error({ err: error }, 'request failed');
+  if (status >= 500 && !(error instanceof ModelhostError)) request.log.error({ err: error, reqId: request.id }, 'request failed');
   const retry = status === 503 && typeof extra.estimated_time === 'number' ? Math.ceil(extra.estimated_time) : status === 429 ? 1 : undefined;
   if (retry !== undefined) reply.header('retry-after', String(retry));
   reply.code(status).type('application/json; charset=utf-8');

@@ -56,7 +56,7 @@ export async function sendRouted(router: Router, req: RouteRequest, request: Fas
   reply.header('x-modelhost-provider', outcome.provider);
   if (outcome.attempts.length > 1) reply.header('x-modelhost-attempts', String(outcome.attempts.length));
   const result = outcome.result;
-  if (result.kind === 'json') return reply.type('application/json; charset=utf-8').send(result.body);
+  if (result.kind === 'json') return reply.type('application/json; charset=utf-8').send(result.raw ?? result.body);
   if (result.kind === 'bytes') return reply.type(result.contentType).send(Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength));
 
   const sse = openSse(request, reply, { 'x-modelhost-provider': outcome.provider });

@@ -182,17 +182,31 @@ export class OpenAiClient {
 
   /** Non-streaming POST; the parsed answer. */
   async post(url: string, body: JsonObject, signal: CallSignal): Promise<JsonObject> {
+    return (await this.postText(url, body, signal)).data;
+  }
+
+  /** A JSON POST whose answer is kept both parsed and as the text it came as. */
+  private async postText(url: string, body: JsonObject, signal: CallSignal): Promise<{ data: JsonObject; text: string }> {
     const res = await this.http.send(url, {
       method: 'POST',
       headers: this.jsonHeaders,
       body: JSON.stringify(body),
       signal,
     });
-    const data = await readJson(this.http, res, signal);
+    if (res.status < 200 || res.status >= 300) await throwHttpError(this.http, res, signal);
+    const text = await this.http.text(res, signal);
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new UpstreamError(this.http.provider, 'malformed', `${this.http.provider} answered HTTP ${res.status} with a body that is not JSON`, {
+        upstreamStatus: res.status,
+      });
+    }
     if (!data || typeof data !== 'object' || Array.isArray(data)) {
       throw new UpstreamError(this.http.provider, 'malformed', `${this.http.provider} answered JSON that is not an object`);
     }
-    return data;
+    return { data: data as JsonObject, text };
   }
 
   /**
@@ -211,9 +225,13 @@ export class OpenAiClient {
   async forward(url: string, call: ProviderCall): Promise<ProviderResult> {
     const body = { ...call.body, model: call.providerModel };
     if (!call.stream) {
-      const data = await this.post(url, body, call.signal);
+      const { data, text } = await this.postText(url, body, call.signal);
+      // The answer goes back as the provider wrote it but for `model`: one string edit instead of re-serialising.
+      const theirs = typeof data.model === 'string' ? `"model":${JSON.stringify(data.model)}` : undefined;
+      const at = theirs ? text.indexOf(theirs) : -1;
       data.model = call.model;
-      return { kind: 'json', body: data, usage: usageOf(data.usage) };
+      const raw = at >= 0 ? text.slice(0, at) + `"model":${JSON.stringify(call.model)}` + text.slice(at + theirs!.length) : undefined;
+      return { kind: 'json', body: data, raw, usage: usageOf(data.usage) };
     }
     const { chunks, callerWantsUsage } = await this.stream(url, body, call.signal);
     const usage: Usage = {};
