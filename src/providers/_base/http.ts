@@ -3,6 +3,7 @@
  * and the mapping from transport failures and HTTP statuses to UpstreamError kinds.
  */
 import { Agent, errors, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 import { CallAbort, UpstreamError, type CallSignal } from '../../core/providers.ts';
 
 export interface Timeouts {
@@ -149,6 +150,27 @@ export class UpstreamHttp {
     }
   }
 
+  /**
+   * A request whose whole answer is read into memory (small JSON answers: the gateway's common case), with no
+   * stream objects in between: undici's dispatch API and a handler that keeps the chunks. Same deadlines and
+   * errors as `send` + `text`.
+   */
+  fetchText(url: string, init: SendInit): Promise<{ status: number; headers: Headers; text: string }> {
+    const firstByteMs = init.firstByteMs ?? this.timeouts.firstByteMs;
+    const target = this.target(url);
+    return new Promise((resolve, reject) => {
+      const handler = new BufferedHandler(resolve, reject, this, init.signal);
+      handler.timer = setTimeout(
+        () => handler.abort(new UpstreamError(this.provider, 'timeout', `${this.provider}: no response headers within ${firstByteMs} ms`)),
+        firstByteMs,
+      );
+      this.agent.dispatch(
+        { origin: target.origin, path: target.path, method: init.method ?? 'GET', headers: init.headers, body: init.body, headersTimeout: firstByteMs + 1000 },
+        handler,
+      );
+    });
+  }
+
   private readonly targets = new Map<string, { origin: string; path: string }>();
 
   private target(url: string): { origin: string; path: string } {
@@ -209,3 +231,65 @@ export class UpstreamHttp {
   }
 }
 
+
+/** Collects an answer for `fetchText`; aborts through undici's controller on the caller's signal or a deadline. */
+class BufferedHandler implements Dispatcher.DispatchHandler {
+  timer: NodeJS.Timeout | undefined;
+  aborted = false;
+  reason: unknown = undefined;
+  private controller: Dispatcher.DispatchController | undefined;
+  private status = 0;
+  private headers: Headers = {};
+  private readonly chunks: Buffer[] = [];
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly resolve: (v: { status: number; headers: Headers; text: string }) => void,
+    private readonly reject: (e: unknown) => void,
+    private readonly http: UpstreamHttp,
+    private readonly signal: CallSignal,
+  ) {
+    this.onAbort = this.abort.bind(this, undefined);
+    if (signal.aborted) this.abort(signal.reason);
+    else signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason ?? this.signal.reason;
+    this.controller?.abort(this.reason as Error);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.aborted) controller.abort(this.reason as Error);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    if (status < 200) return;
+    clearTimeout(this.timer);
+    this.status = status;
+    this.headers = headers as Headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.done();
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.resolve({ status: this.status, headers: this.headers, text: body.toString('utf8') });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.done();
+    this.reject(this.http.transportError(error, this));
+  }
+
+  private done(): void {
+    clearTimeout(this.timer);
+    this.signal.removeEventListener('abort', this.onAbort);
+  }
+}

@@ -187,14 +187,14 @@ export class OpenAiClient {
 
   /** A JSON POST whose answer is kept both parsed and as the text it came as. */
   private async postText(url: string, body: JsonObject, signal: CallSignal): Promise<{ data: JsonObject; text: string }> {
-    const res = await this.http.send(url, {
+    const res = await this.http.fetchText(url, {
       method: 'POST',
       headers: this.jsonHeaders,
       body: JSON.stringify(body),
       signal,
     });
-    if (res.status < 200 || res.status >= 300) await throwHttpError(this.http, res, signal);
-    const text = await this.http.text(res, signal);
+    if (res.status < 200 || res.status >= 300) throw upstreamHttpError(this.http.provider, res.status, res.headers, res.text);
+    const text = res.text;
     let data: unknown;
     try {
       data = JSON.parse(text);
