@@ -193,6 +193,31 @@ describe('failover catalogue (chat through two OpenAI-compatible simulators)', (
     expect(after.circuit.state).toBe('closed');
   });
 
+  it('streams pass through unbuffered: the first token reaches the caller long before the last', async () => {
+    a.sim.setPlan({ tokenIntervalMs: 150 });
+    const started = performance.now();
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim/chat', messages: [{ role: 'user', content: prompt }], max_tokens: 6, stream: true }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let firstAt = 0;
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (!firstAt && text.includes('"content"')) firstAt = performance.now() - started;
+    }
+    const total = performance.now() - started;
+    // Six tokens 150 ms apart: the whole stream takes at least 750 ms; the first token must not wait for it.
+    expect(total).toBeGreaterThan(700);
+    expect(firstAt).toBeLessThan(total - 500);
+    expect(text.trim().endsWith('data:[DONE]') || text.trim().endsWith('data: [DONE]')).toBe(true);
+  });
+
   it('all providers down: a 502 that names every provider tried, in the API\'s error shape', async () => {
     a.sim.setPlan({ outage: '503' });
     b.sim.setPlan({ outage: '503' });
