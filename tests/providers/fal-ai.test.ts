@@ -3,7 +3,7 @@
  * image normalised to bytes, and every failure mapped to the UpstreamError kind the router acts on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamError, type ProviderCall, type ProviderResult } from '../../src/core/providers.ts';
+import { bytesOf, failure, textToImageCall } from '../helpers/providers.ts';
 import { createFalAdapter } from '../../src/providers/fal-ai.ts';
 import { fakeImagePng } from '../../src/simulate/fake-models.ts';
 import { createFalSimulator, type FalSimulatorOptions } from '../../src/simulate/fal-ai.ts';
@@ -39,33 +39,6 @@ function adapter(sim: Simulator, options: Record<string, unknown> = {}, apiKey =
   });
 }
 
-function imageCall(prompt: string, parameters: Record<string, unknown> = {}, signal = new AbortController().signal): ProviderCall {
-  return {
-    api: 'task',
-    model: 'black-forest-labs/FLUX.1-dev',
-    providerModel: 'fal-ai/flux/dev',
-    task: 'text-to-image',
-    body: { inputs: prompt, parameters },
-    stream: false,
-    signal,
-    requestId: 'req-1',
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const e = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(UpstreamError);
-  return e as UpstreamError;
-}
-
-function bytesOf(result: ProviderResult) {
-  if (result.kind !== 'bytes') throw new Error(`expected bytes, got ${result.kind}`);
-  return result;
-}
-
 describe('fal.ai adapter: requests and outputs', () => {
   let sim: Simulator;
   beforeAll(async () => {
@@ -75,7 +48,7 @@ describe('fal.ai adapter: requests and outputs', () => {
   it('submits the fal input at the sub-path, polls the returned URLs and answers the image bytes', async () => {
     const a = adapter(sim);
     const params = { width: 40, height: 24, num_inference_steps: 4, guidance_scale: 3.5, negative_prompt: 'blurry', seed: 7 };
-    const result = bytesOf(await a.call(imageCall('a red fox', params)));
+    const result = bytesOf(await a.call(textToImageCall('fal-ai/flux/dev', 'a red fox', params)));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('a red fox', 40, 24))).toBe(true);
     expect(result.contentType).toBe('image/png');
     expect(result.usage).toEqual({ outputs: 1, megapixels: (40 * 24) / 1e6, computeSeconds: 0.03 });
@@ -100,7 +73,7 @@ describe('fal.ai adapter: requests and outputs', () => {
 
   it('asks for a data URI with dataUriOutput and decodes it', async () => {
     const a = adapter(sim, { dataUriOutput: true });
-    const result = bytesOf(await a.call(imageCall('inline', { width: 16, height: 16 })));
+    const result = bytesOf(await a.call(textToImageCall('fal-ai/flux/dev', 'inline', { width: 16, height: 16 })));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('inline', 16, 16))).toBe(true);
     expect((sim.sim.stats.last[SUBMIT]!.body as { sync_mode?: boolean }).sync_mode).toBe(true);
     await a.close?.();
@@ -115,7 +88,7 @@ describe('fal.ai adapter: requests and outputs', () => {
 
   it('refuses a prompt that is not text without calling fal', async () => {
     const creates = sim.sim.stats.creates;
-    const call = { ...imageCall('x'), body: { inputs: 42 } };
+    const call = { ...textToImageCall('fal-ai/flux/dev', 'x'), body: { inputs: 42 } };
     expect((await failure(adapter(sim).call(call))).failure).toBe('invalid_input');
     expect(sim.sim.stats.creates).toBe(creates);
   });
@@ -131,7 +104,7 @@ describe('fal.ai adapter: request-level failures on submit', () => {
   for (const [label, plan, kind, status] of cases) {
     it(`${label} → ${kind}`, async () => {
       const s = await startSim(plan);
-      const e = await failure(adapter(s).call(imageCall('p')));
+      const e = await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')));
       expect(e.failure).toBe(kind);
       expect(e.upstreamStatus).toBe(status);
     });
@@ -139,33 +112,33 @@ describe('fal.ai adapter: request-level failures on submit', () => {
 
   it('429 with Retry-After → rate_limited with retryAfterMs', async () => {
     const s = await startSim({ rateLimitRate: 1, retryAfterSeconds: 2 });
-    const e = await failure(adapter(s).call(imageCall('p')));
+    const e = await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')));
     expect(e.failure).toBe('rate_limited');
     expect(e.retryAfterMs).toBe(2000);
   });
 
   it('429 without Retry-After → rate_limited without retryAfterMs', async () => {
     const s = await startSim({ rateLimitRate: 1, retryAfterSeconds: null });
-    const e = await failure(adapter(s).call(imageCall('p')));
+    const e = await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')));
     expect(e.failure).toBe('rate_limited');
     expect(e.retryAfterMs).toBeUndefined();
   });
 
   it('a wrong key → 401 → provider_config', async () => {
     const s = await startSim();
-    const e = await failure(adapter(s, {}, 'wrong').call(imageCall('p')));
+    const e = await failure(adapter(s, {}, 'wrong').call(textToImageCall('fal-ai/flux/dev', 'p')));
     expect(e.failure).toBe('provider_config');
     expect(e.upstreamStatus).toBe(401);
   });
 
   it('a hung submit → timeout', async () => {
     const s = await startSim({ hangRate: 1 });
-    expect((await failure(adapter(s).call(imageCall('p')))).failure).toBe('timeout');
+    expect((await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')))).failure).toBe('timeout');
   });
 
   it('a reset connection → connect or stream_cut', async () => {
     const s = await startSim({ outage: 'reset' });
-    expect(['connect', 'stream_cut']).toContain((await failure(adapter(s).call(imageCall('p')))).failure);
+    expect(['connect', 'stream_cut']).toContain((await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')))).failure);
   });
 
   it('a refused connection → connect', async () => {
@@ -180,14 +153,14 @@ describe('fal.ai adapter: request-level failures on submit', () => {
       timeouts: { connectMs: 500, firstByteMs: 400, idleMs: 400, totalMs: 5_000 },
       options: {},
     });
-    expect((await failure(a.call(imageCall('p')))).failure).toBe('connect');
+    expect((await failure(a.call(textToImageCall('fal-ai/flux/dev', 'p')))).failure).toBe('connect');
   });
 });
 
 describe('fal.ai adapter: job failures after COMPLETED', () => {
   it('jobFailRate: COMPLETED then a 422 about the run → job_failed, not retried on fal', async () => {
     const s = await startSim({ jobFailRate: 1 });
-    const e = await failure(adapter(s).call(imageCall('p')));
+    const e = await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')));
     expect(e.failure).toBe('job_failed');
     expect(e.upstreamStatus).toBe(422);
     expect(e.retrySame).toBe(false);
@@ -196,7 +169,7 @@ describe('fal.ai adapter: job failures after COMPLETED', () => {
 
   it('failAfterCompleteRate: COMPLETED then a 500 result → job_failed, retried', async () => {
     const s = await startSim({ failAfterCompleteRate: 1 });
-    const e = await failure(adapter(s).call(imageCall('p')));
+    const e = await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')));
     expect(e.failure).toBe('job_failed');
     expect(e.upstreamStatus).toBe(500);
     expect(e.retrySame).toBe(true);
@@ -204,7 +177,7 @@ describe('fal.ai adapter: job failures after COMPLETED', () => {
 
   it('a 422 naming an input field → invalid_input', async () => {
     const s = await startSim();
-    const e = await failure(adapter(s).call(imageCall('p', { width: 4096, height: 64 })));
+    const e = await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p', { width: 4096, height: 64 })));
     expect(e.failure).toBe('invalid_input');
     expect(e.upstreamStatus).toBe(422);
     expect(e.message).toContain('body.image_size.width');
@@ -212,12 +185,12 @@ describe('fal.ai adapter: job failures after COMPLETED', () => {
 
   it('a malformed result → malformed (truncated JSON or no images)', async () => {
     const s = await startSim({ malformedRate: 1 });
-    for (let i = 0; i < 4; i++) expect((await failure(adapter(s).call(imageCall(`p${i}`)))).failure).toBe('malformed');
+    for (let i = 0; i < 4; i++) expect((await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', `p${i}`)))).failure).toBe('malformed');
   });
 
   it('an expired output URL → artifact_expired', async () => {
     const s = await startSim({ urlTtlMs: 0 });
-    const e = await failure(adapter(s).call(imageCall('p')));
+    const e = await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')));
     expect(e.failure).toBe('artifact_expired');
     expect(e.upstreamStatus).toBe(404);
   });
@@ -225,9 +198,9 @@ describe('fal.ai adapter: job failures after COMPLETED', () => {
   it('an expired start deadline (x-fal-request-timeout) → timeout that is not retried', async () => {
     const s = await startSim({ latencyMs: { mean: 300, distribution: 'fixed' } }, { concurrency: 1 });
     const a = adapter(s);
-    const first = a.call(imageCall('first'));
+    const first = a.call(textToImageCall('fal-ai/flux/dev', 'first'));
     await sleep(20);
-    const e = await failure(adapter(s, { startTimeoutSeconds: 0.05 }).call(imageCall('second')));
+    const e = await failure(adapter(s, { startTimeoutSeconds: 0.05 }).call(textToImageCall('fal-ai/flux/dev', 'second')));
     expect(e.failure).toBe('timeout');
     expect(e.upstreamStatus).toBe(504);
     expect(e.retrySame).toBe(false);
@@ -243,7 +216,7 @@ describe('fal.ai adapter: job failures after COMPLETED', () => {
     });
     const s = await listen(app, sim);
     sims.push(s);
-    expect((await failure(adapter(s).call(imageCall('p')))).failure).toBe('timeout');
+    expect((await failure(adapter(s).call(textToImageCall('fal-ai/flux/dev', 'p')))).failure).toBe('timeout');
   });
 });
 
@@ -259,7 +232,7 @@ describe('fal.ai adapter: polling', () => {
     });
     const s = await listen(app, state);
     sims.push(s);
-    const result = bytesOf(await adapter(s).call(imageCall('retry me')));
+    const result = bytesOf(await adapter(s).call(textToImageCall('fal-ai/flux/dev', 'retry me')));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('retry me'))).toBe(true);
     expect(failed).toBe(1);
   });
@@ -267,7 +240,7 @@ describe('fal.ai adapter: polling', () => {
   it('abort stops polling at once and fires a best-effort cancel', async () => {
     const s = await startSim({ latencyMs: { mean: 2_000, distribution: 'fixed' } });
     const controller = new AbortController();
-    const pending = adapter(s).call(imageCall('slow', {}, controller.signal));
+    const pending = adapter(s).call(textToImageCall('fal-ai/flux/dev', 'slow', {}, controller.signal));
     await sleep(60);
     const reason = new Error('caller went away');
     controller.abort(reason);

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from '../helpers/providers.ts';
 import { InferenceClient } from '@huggingface/inference';
-import { UpstreamError, type ProviderAdapter, type ProviderCall, type ProviderResult } from '../../src/core/providers.ts';
+import type { ProviderAdapter, ProviderCall, ProviderResult } from '../../src/core/providers.ts';
 import { createHfInferenceAdapter } from '../../src/providers/hf-inference.ts';
 import { countTokens, fakeClassification, fakeCompletionTokens, fakeEmbedding, fakeImagePng } from '../../src/simulate/fake-models.ts';
 import { listen, type Simulator } from '../../src/simulate/harness.ts';
@@ -23,16 +24,6 @@ function adapterWith(apiKey: string | undefined, options: Record<string, unknown
 
 function task(taskId: string, providerModel: string, body: Record<string, unknown>, stream = false): ProviderCall {
   return { api: 'task', model: `hub/${providerModel}`, providerModel, task: taskId, body, stream, signal: AbortSignal.timeout(5_000), requestId: 'req-1' };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UpstreamError);
-    return e as UpstreamError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function collect(result: ProviderResult): Promise<Array<Record<string, unknown>>> {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from '../helpers/providers.ts';
 import OpenAI from 'openai';
-import { UpstreamError, type ProviderCall, type ProviderResult } from '../../src/core/providers.ts';
+import type { ProviderCall, ProviderResult } from '../../src/core/providers.ts';
 import type { ProviderAdapter } from '../../src/core/providers.ts';
 import { createOpenAiCompatibleAdapter } from '../../src/providers/openai-compatible.ts';
 import { upstreamHttpError } from '../../src/providers/_base/openai-compatible.ts';
@@ -39,16 +40,6 @@ function call(partial: Partial<ProviderCall>): ProviderCall {
 
 const chat = (text: string, extraBody: Record<string, unknown> = {}, stream = false) =>
   call({ body: { model: 'caller-name', messages: [{ role: 'user', content: text }], max_tokens: 5, ...extraBody }, stream });
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UpstreamError);
-    return e as UpstreamError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function collect(result: ProviderResult): Promise<Array<Record<string, unknown>>> {
   expect(result.kind).toBe('stream');

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { failure } from '../helpers/providers.ts';
 import { UpstreamError, type ProviderCall, type ProviderResult } from '../../src/core/providers.ts';
 import type { AdapterConfig } from '../../src/providers/_base/adapter.ts';
 import { createReplicateAdapter } from '../../src/providers/replicate.ts';
@@ -64,15 +65,6 @@ const chat = (body: Record<string, unknown>, stream = false, signal?: AbortSigna
     stream,
     ...(signal ? { signal } : {}),
   });
-
-async function failure(p: Promise<unknown>): Promise<UpstreamError> {
-  const e = await p.then(
-    () => new Error('expected a failure'),
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(UpstreamError);
-  return e as UpstreamError;
-}
 
 /** Drains a stream; returns the events it yielded and the error it ended with, if any. */
 async function drain(r: ProviderResult): Promise<{ events: unknown[]; error?: unknown }> {

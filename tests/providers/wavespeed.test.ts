@@ -4,7 +4,7 @@
  * mapped to the UpstreamError kind the router acts on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamError, type ProviderCall, type ProviderResult } from '../../src/core/providers.ts';
+import { bytesOf, failure, textToImageCall } from '../helpers/providers.ts';
 import { createWavespeedAdapter } from '../../src/providers/wavespeed.ts';
 import { fakeImagePng } from '../../src/simulate/fake-models.ts';
 import { listen, type Simulator } from '../../src/simulate/harness.ts';
@@ -38,33 +38,6 @@ function adapter(sim: Simulator, options: Record<string, unknown> = {}, apiKey =
   });
 }
 
-function imageCall(prompt: string, parameters: Record<string, unknown> = {}, signal = new AbortController().signal): ProviderCall {
-  return {
-    api: 'task',
-    model: 'black-forest-labs/FLUX.1-dev',
-    providerModel: 'wavespeed-ai/flux-dev',
-    task: 'text-to-image',
-    body: { inputs: prompt, parameters },
-    stream: false,
-    signal,
-    requestId: 'req-1',
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const e = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(UpstreamError);
-  return e as UpstreamError;
-}
-
-function bytesOf(result: ProviderResult) {
-  if (result.kind !== 'bytes') throw new Error(`expected bytes, got ${result.kind}`);
-  return result;
-}
-
 describe('WaveSpeed adapter: requests and outputs', () => {
   let sim: Simulator;
   beforeAll(async () => {
@@ -74,7 +47,7 @@ describe('WaveSpeed adapter: requests and outputs', () => {
   it('submits the task, polls urls.get until completed and answers the image bytes', async () => {
     const a = adapter(sim);
     const params = { width: 48, height: 32, seed: 3, num_inference_steps: 4, guidance_scale: 2 };
-    const result = bytesOf(await a.call(imageCall('a red fox', params)));
+    const result = bytesOf(await a.call(textToImageCall('wavespeed-ai/flux-dev', 'a red fox', params)));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('a red fox', 48, 32))).toBe(true);
     expect(result.contentType).toBe('image/png');
     expect(result.usage).toEqual({ outputs: 1, megapixels: (48 * 32) / 1e6, computeSeconds: 0.04 });
@@ -88,7 +61,7 @@ describe('WaveSpeed adapter: requests and outputs', () => {
   });
 
   it('asks for bare base64 with base64Output and decodes it; megapixels from the PNG when no size was set', async () => {
-    const result = bytesOf(await adapter(sim, { base64Output: true }).call(imageCall('b64')));
+    const result = bytesOf(await adapter(sim, { base64Output: true }).call(textToImageCall('wavespeed-ai/flux-dev', 'b64')));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('b64', 64, 64))).toBe(true);
     expect(result.usage?.megapixels).toBe((64 * 64) / 1e6);
     expect((sim.sim.stats.last[SUBMIT]!.body as Record<string, unknown>).enable_base64_output).toBe(true);
@@ -96,7 +69,7 @@ describe('WaveSpeed adapter: requests and outputs', () => {
 
   it('sync mode: one request answers the completed task, no polling', async () => {
     const s = await startSim({ latencyMs: { mean: 30 } });
-    const result = bytesOf(await adapter(s, { syncMode: true }).call(imageCall('sync', { width: 20, height: 20 })));
+    const result = bytesOf(await adapter(s, { syncMode: true }).call(textToImageCall('wavespeed-ai/flux-dev', 'sync', { width: 20, height: 20 })));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('sync', 20, 20))).toBe(true);
     expect((s.sim.stats.last[SUBMIT]!.body as Record<string, unknown>).enable_sync_mode).toBe(true);
     expect(s.sim.stats.byRoute[RESULT]).toBeUndefined();
@@ -104,7 +77,7 @@ describe('WaveSpeed adapter: requests and outputs', () => {
 
   it('sync mode: a "Sync mode timed out" 5004 task is followed by polling to the result', async () => {
     const s = await startSim({ latencyMs: { mean: 120, distribution: 'fixed' } }, { syncLimitMs: 20, syncTimeout: '5004' });
-    const result = bytesOf(await adapter(s, { syncMode: true }).call(imageCall('late')));
+    const result = bytesOf(await adapter(s, { syncMode: true }).call(textToImageCall('wavespeed-ai/flux-dev', 'late')));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('late'))).toBe(true);
     expect(s.sim.stats.faults.sync_timeout).toBe(1);
     expect(s.sim.stats.byRoute[RESULT]).toBeGreaterThanOrEqual(1);
@@ -113,7 +86,7 @@ describe('WaveSpeed adapter: requests and outputs', () => {
 
   it('sync mode: a gateway 504 → timeout', async () => {
     const s = await startSim({ latencyMs: { mean: 200, distribution: 'fixed' } }, { syncLimitMs: 20, syncTimeout: '504' });
-    const e = await failure(adapter(s, { syncMode: true }).call(imageCall('late')));
+    const e = await failure(adapter(s, { syncMode: true }).call(textToImageCall('wavespeed-ai/flux-dev', 'late')));
     expect(e.failure).toBe('timeout');
     expect(e.upstreamStatus).toBe(504);
   });
@@ -134,48 +107,48 @@ describe('WaveSpeed adapter: HTTP failures', () => {
   ];
   for (const [label, plan, kind, status] of cases) {
     it(`${label} → ${kind}`, async () => {
-      const e = await failure(adapter(await startSim(plan)).call(imageCall('p')));
+      const e = await failure(adapter(await startSim(plan)).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
       expect(e.failure).toBe(kind);
       expect(e.upstreamStatus).toBe(status);
     });
   }
 
   it('429 with Retry-After → rate_limited with retryAfterMs', async () => {
-    const e = await failure(adapter(await startSim({ rateLimitRate: 1, retryAfterSeconds: 3 })).call(imageCall('p')));
+    const e = await failure(adapter(await startSim({ rateLimitRate: 1, retryAfterSeconds: 3 })).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect(e.failure).toBe('rate_limited');
     expect(e.retryAfterMs).toBe(3000);
   });
 
   it('429 without Retry-After → rate_limited without retryAfterMs', async () => {
-    const e = await failure(adapter(await startSim({ rateLimitRate: 1, retryAfterSeconds: null })).call(imageCall('p')));
+    const e = await failure(adapter(await startSim({ rateLimitRate: 1, retryAfterSeconds: null })).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect(e.failure).toBe('rate_limited');
     expect(e.retryAfterMs).toBeUndefined();
   });
 
   it('a wrong key → 401 → provider_config', async () => {
-    const e = await failure(adapter(await startSim(), {}, 'wrong').call(imageCall('p')));
+    const e = await failure(adapter(await startSim(), {}, 'wrong').call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect(e.failure).toBe('provider_config');
     expect(e.upstreamStatus).toBe(401);
   });
 
   it('a parameter WaveSpeed refuses on submit → invalid_input', async () => {
-    const e = await failure(adapter(await startSim()).call(imageCall('p', { size: 'big' })));
+    const e = await failure(adapter(await startSim()).call(textToImageCall('wavespeed-ai/flux-dev', 'p', { size: 'big' })));
     expect(e.failure).toBe('invalid_input');
     expect(e.message).toContain('width*height');
   });
 
   it('a hung submit → timeout', async () => {
-    expect((await failure(adapter(await startSim({ hangRate: 1 })).call(imageCall('p')))).failure).toBe('timeout');
+    expect((await failure(adapter(await startSim({ hangRate: 1 })).call(textToImageCall('wavespeed-ai/flux-dev', 'p')))).failure).toBe('timeout');
   });
 
   it('a reset connection → connect or stream_cut', async () => {
-    const e = await failure(adapter(await startSim({ outage: 'reset' })).call(imageCall('p')));
+    const e = await failure(adapter(await startSim({ outage: 'reset' })).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect(['connect', 'stream_cut']).toContain(e.failure);
   });
 
   it('a malformed answer → malformed (truncated JSON or no outputs)', async () => {
     const s = await startSim({ malformedRate: 1 });
-    for (let i = 0; i < 4; i++) expect((await failure(adapter(s).call(imageCall(`p${i}`)))).failure).toBe('malformed');
+    for (let i = 0; i < 4; i++) expect((await failure(adapter(s).call(textToImageCall('wavespeed-ai/flux-dev', `p${i}`)))).failure).toBe('malformed');
   });
 });
 
@@ -194,40 +167,40 @@ describe('WaveSpeed adapter: envelope codes inside HTTP 200', () => {
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { code: number }).code).toBe(code);
-      const e = await failure(adapter(s).call(imageCall('p')));
+      const e = await failure(adapter(s).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
       expect(e.failure).toBe(kind);
       expect(e.upstreamStatus).toBe(code);
       if (code === 429) expect(e.retryAfterMs).toBe(1000);
     }
     const s = await startSim({}, { errorsInEnvelope: true });
-    const e = await failure(adapter(s, {}, 'wrong').call(imageCall('p')));
+    const e = await failure(adapter(s, {}, 'wrong').call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect([e.failure, e.upstreamStatus]).toEqual(['provider_config', 401]);
   });
 });
 
 describe('WaveSpeed adapter: task failures', () => {
   it('jobFailRate: status failed with a task error code → job_failed naming the code', async () => {
-    const e = await failure(adapter(await startSim({ jobFailRate: 1 })).call(imageCall('p')));
+    const e = await failure(adapter(await startSim({ jobFailRate: 1 })).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect(e.failure).toBe('job_failed');
     expect(e.message).toMatch(/failed \(code 14(03|05)\)/);
     expect(e.retrySame).toBe(true);
   });
 
   it('failAfterCompleteRate: the platform fails the task after the run → job_failed with a 5xxx code', async () => {
-    const e = await failure(adapter(await startSim({ failAfterCompleteRate: 1 })).call(imageCall('p')));
+    const e = await failure(adapter(await startSim({ failAfterCompleteRate: 1 })).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect(e.failure).toBe('job_failed');
     expect(e.message).toMatch(/code 500[03]/);
   });
 
   it('an invalid parameter found by the task (1401) → job_failed, not retried on WaveSpeed', async () => {
-    const e = await failure(adapter(await startSim()).call(imageCall('p', { width: 5000, height: 64 })));
+    const e = await failure(adapter(await startSim()).call(textToImageCall('wavespeed-ai/flux-dev', 'p', { width: 5000, height: 64 })));
     expect(e.failure).toBe('job_failed');
     expect(e.message).toContain('code 1401');
     expect(e.retrySame).toBe(false);
   });
 
   it('an expired output URL → artifact_expired', async () => {
-    const e = await failure(adapter(await startSim({ urlTtlMs: 0 })).call(imageCall('p')));
+    const e = await failure(adapter(await startSim({ urlTtlMs: 0 })).call(textToImageCall('wavespeed-ai/flux-dev', 'p')));
     expect(e.failure).toBe('artifact_expired');
     expect(e.upstreamStatus).toBe(404);
   });
@@ -242,11 +215,11 @@ describe('WaveSpeed adapter: task failures', () => {
     });
     const flaky = await listen(app, sim);
     sims.push(flaky);
-    const result = bytesOf(await adapter(flaky).call(imageCall('flaky')));
+    const result = bytesOf(await adapter(flaky).call(textToImageCall('wavespeed-ai/flux-dev', 'flaky')));
     expect(Buffer.from(result.bytes).equals(fakeImagePng('flaky'))).toBe(true);
 
     fail = 100;
-    const e = await failure(adapter(flaky).call(imageCall('down')));
+    const e = await failure(adapter(flaky).call(textToImageCall('wavespeed-ai/flux-dev', 'down')));
     expect(e.failure).toBe('server');
     expect(e.upstreamStatus).toBe(503);
   });
@@ -254,7 +227,7 @@ describe('WaveSpeed adapter: task failures', () => {
   it('abort stops polling at once', async () => {
     const s = await startSim({ latencyMs: { mean: 2_000, distribution: 'fixed' } });
     const controller = new AbortController();
-    const pending = adapter(s).call(imageCall('slow', {}, controller.signal));
+    const pending = adapter(s).call(textToImageCall('wavespeed-ai/flux-dev', 'slow', {}, controller.signal));
     await sleep(60);
     const reason = new Error('caller went away');
     controller.abort(reason);
