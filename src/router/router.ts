@@ -59,6 +59,17 @@ export interface RouteOutcome {
 export interface RouterEvents {
   onAttempt?(provider: string, outcome: 'ok' | 'error', ms: number, failure?: string): void;
   onFailover?(from: string, to: string): void;
+  /** Provider keys: never let one reach a caller, even if a provider echoes it in an error. */
+  secrets?: string[];
+}
+
+/** An error whose message has every provider key blanked out (errors are shown to callers). */
+function redacted<E extends ModelhostError>(e: E, secrets: string[]): E {
+  const hit = secrets.filter((k) => e.message.includes(k));
+  if (hit.length === 0) return e;
+  const message = hit.reduce((m, k) => m.split(k).join('[redacted]'), e.message);
+  Object.defineProperty(e, 'message', { value: message });
+  return e;
 }
 
 /** What the caller gets to see of a failure: the caller's own mistakes pass through, the rest is failed over. */
@@ -85,6 +96,7 @@ function reachable(e: UpstreamError | ModelhostError): boolean {
 export class Router {
   readonly stats: ProviderStats;
   readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly secrets: string[];
   /** Candidates per api, task and mapped model, before the policy orders them. */
   private readonly mapped = new Map<string, Candidate[]>();
   /** Failovers by "from→to" since start. */
@@ -98,6 +110,8 @@ export class Router {
     now: () => number = Date.now,
   ) {
     this.stats = new ProviderStats(300_000, 2048, now);
+    // Short strings could match ordinary text; real keys are long.
+    this.secrets = (events.secrets ?? []).filter((k) => k.length >= 8);
     const { failures, cooldownMs } = file.routing.breaker;
     for (const name of adapters.keys()) {
       this.breakers.set(name, new CircuitBreaker(failures, cooldownMs, now));
@@ -205,7 +219,7 @@ export class Router {
           const failure = asFailure(c.provider, e);
           if (callersFault(failure)) {
             breaker.success();
-            throw failure;
+            throw redacted(failure, this.secrets);
           }
           if (hedge) {
             // Both were tried and recorded by hedged(); carry on after the second.
@@ -213,7 +227,7 @@ export class Router {
             break;
           }
           this.recordFailure(c.provider, req.model, spent, failure);
-          attempts.push({ provider: c.provider, ms: Math.round(spent), error: failure.message, failure: failureKind(failure) });
+          attempts.push({ provider: c.provider, ms: Math.round(spent), error: redacted(failure, this.secrets).message, failure: failureKind(failure) });
           const retrySame = failure instanceof UpstreamError ? failure.retrySame : false;
           if (!retrySame || retry === routing.retries) break;
           const after = failure instanceof UpstreamError ? failure.retryAfterMs : undefined;
@@ -330,7 +344,7 @@ export class Router {
         else if (!callersFault(failure)) {
           const ms = performance.now() - started;
           this.recordFailure(c.provider, req.model, ms, failure);
-          attempts.push({ provider: c.provider, ms: Math.round(ms), error: failure.message, failure: failureKind(failure) });
+          attempts.push({ provider: c.provider, ms: Math.round(ms), error: redacted(failure, this.secrets).message, failure: failureKind(failure) });
         }
         throw failure;
       });
@@ -387,6 +401,7 @@ export class Router {
     const onSuccess = (cost: number) => this.recordSuccess(c.provider, model, performance.now() - started, cost);
     // The caller left mid-stream: no verdict on the provider, but a probe slot it held must be freed.
     const onAbandon = () => this.breaker(c.provider).release();
+    const redactError = (e: ModelhostError) => redacted(e, this.secrets);
     const rest: AsyncIterable<unknown> = {
       async *[Symbol.asyncIterator]() {
         let ok = false;
@@ -398,7 +413,7 @@ export class Router {
           if (req.signal.aborted) throw e; // the caller left: not the provider's failure
           failed = true;
           onFailure(e);
-          throw asFailure(c.provider, e);
+          throw redactError(asFailure(c.provider, e));
         } finally {
           abort();
           const cost = costOf(c.price, usage);
