@@ -13,6 +13,8 @@ import { timeoutsFor, type PolicyName, type Price, type RouterFile } from './con
 import { costOf } from './cost.ts';
 import { orderCandidates, type Candidate } from './policy.ts';
 import { ProviderStats } from './stats.ts';
+import { AttemptAbort } from './attempt-abort.ts';
+import { asFailure, callersFault, failureKind, reachable, redacted } from './failures.ts';
 
 export interface RouteRequest {
   api: CallApi;
@@ -63,35 +65,6 @@ export interface RouterEvents {
   secrets?: string[];
 }
 
-/** An error whose message has every provider key blanked out (errors are shown to callers). */
-function redacted<E extends ModelhostError>(e: E, secrets: string[]): E {
-  const hit = secrets.filter((k) => e.message.includes(k));
-  if (hit.length === 0) return e;
-  const message = hit.reduce((m, k) => m.split(k).join('[redacted]'), e.message);
-  Object.defineProperty(e, 'message', { value: message });
-  return e;
-}
-
-/** What the caller gets to see of a failure: the caller's own mistakes pass through, the rest is failed over. */
-function asFailure(provider: string, e: unknown): UpstreamError | ModelhostError {
-  if (e instanceof UpstreamError || e instanceof ModelhostError) return e;
-  return new UpstreamError(provider, 'server', `${provider}: ${(e as Error)?.message ?? String(e)}`);
-}
-
-/** The caller's fault: never retried, never failed over, passed through as it is. */
-function callersFault(e: UpstreamError | ModelhostError): boolean {
-  if (e instanceof UpstreamError) return !e.failover;
-  return e.status < 500 && e.status !== 429;
-}
-
-function failureKind(e: UpstreamError | ModelhostError): string {
-  return e instanceof UpstreamError ? e.failure : e.code;
-}
-
-/** Whether the provider answered at all (for availability): silence and refused connections do not count. */
-function reachable(e: UpstreamError | ModelhostError): boolean {
-  return !(e instanceof UpstreamError) || (e.failure !== 'connect' && e.failure !== 'timeout');
-}
 
 export class Router {
   readonly stats: ProviderStats;
@@ -428,34 +401,6 @@ export class Router {
 
   async close(): Promise<void> {
     await Promise.all([...this.adapters.values()].map((a) => a.close?.()));
-  }
-}
-
-/** An attempt's cancellation: by the caller leaving, a hedged twin winning, or a deadline. */
-class AttemptAbort extends CallAbort {
-  private readonly fromCaller: () => void;
-  private readonly fromTwin: (() => void) | undefined;
-
-  constructor(
-    private readonly caller: CallSignal,
-    private readonly twin: CallSignal | undefined,
-  ) {
-    super();
-    this.fromCaller = this.abort.bind(this, undefined);
-    caller.addEventListener('abort', this.fromCaller, { once: true });
-    this.fromTwin = twin ? this.abort.bind(this, undefined) : undefined;
-    if (twin && this.fromTwin) twin.addEventListener('abort', this.fromTwin, { once: true });
-  }
-
-  override abort(reason: unknown): void {
-    // Without a reason of its own, an attempt takes the caller's (or the winning twin's).
-    super.abort(reason ?? (this.caller.aborted ? this.caller.reason : this.twin?.reason));
-  }
-
-  cleanup(total: NodeJS.Timeout): void {
-    clearTimeout(total);
-    this.caller.removeEventListener('abort', this.fromCaller);
-    if (this.twin && this.fromTwin) this.twin.removeEventListener('abort', this.fromTwin);
   }
 }
 
