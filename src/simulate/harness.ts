@@ -13,6 +13,8 @@ export interface SimStats {
   /** Jobs or completions started (a retried POST that creates a second job counts twice). */
   creates: number;
   hung: number;
+  /** Calls whose client went away before the answer was complete (a cancelled hedge, a caller that left). */
+  abandoned: number;
   faults: Record<string, number>;
   /** The last request seen per route, for contract tests (headers lower-cased; authorization kept). */
   last: Record<string, { headers: Record<string, unknown>; body: unknown; query: unknown }>;
@@ -31,7 +33,7 @@ export class SimState {
   }
 
   static emptyStats(): SimStats {
-    return { requests: 0, byRoute: {}, creates: 0, hung: 0, faults: {}, last: {} };
+    return { requests: 0, byRoute: {}, creates: 0, hung: 0, abandoned: 0, faults: {}, last: {} };
   }
 
   setPlan(patch: FaultPlanInput, replace = false) {
@@ -136,9 +138,12 @@ export function createSimApp(plan: FaultPlanInput = {}): { app: FastifyInstance;
     }
     done(null, body);
   });
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/__sim/')) return;
     sim.stats.requests++;
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) sim.stats.abandoned++;
+    });
     const key = `${request.method} ${request.routeOptions.url ?? request.url}`;
     sim.stats.byRoute[key] = (sim.stats.byRoute[key] ?? 0) + 1;
   });

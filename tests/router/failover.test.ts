@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeCompletionTokens } from '../../src/simulate/fake-models.ts';
-import type { Simulator } from '../../src/simulate/harness.ts';
+import { SimState, type Simulator } from '../../src/simulate/harness.ts';
 import { closedPort, fastTimeouts, startRouted, startSim } from '../helpers/router.ts';
 import { postJson, type TestServer } from '../helpers/server.ts';
 
@@ -58,7 +58,7 @@ afterAll(async () => {
 beforeEach(() => {
   for (const s of [a, b]) {
     s.sim.setPlan({ latencyMs: { mean: 2, jitter: 0 } }, true);
-    s.sim.stats = { requests: 0, byRoute: {}, creates: 0, hung: 0, faults: {}, last: {} };
+    s.sim.stats = SimState.emptyStats();
   }
 });
 
@@ -191,6 +191,8 @@ describe('failover catalogue (chat through two OpenAI-compatible simulators)', (
     )!;
     expect(after.errors).toBe(before);
     expect(after.circuit.state).toBe('closed');
+    // The upstream call was cancelled, not left to run to its end.
+    expect(a.sim.stats.abandoned).toBe(1);
   });
 
   it('streams pass through unbuffered: the first token reaches the caller long before the last', async () => {

@@ -138,6 +138,9 @@ describe('router reliability', () => {
     expect(res.headers.get('x-modelhost-provider')).toBe('quick');
     expect(Date.now() - started).toBeLessThan(600);
     expect(slow!.sim.stats.requests).toBe(1);
+    // The loser is cancelled: its connection closes before it answers.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(slow!.sim.stats.abandoned).toBe(1);
   });
 
   it('hedging: a primary that fails sends the hedge at once; both failing moves on to the third provider', async () => {
