@@ -26,13 +26,22 @@ beforeAll(async () => {
     routing: { retries: 1, backoffMs: 5, timeouts: { ...fastTimeouts, firstByteMs: 2000, totalMs: 8000 } },
     providers: [
       { name: 'vllm', type: 'openai-compatible', baseUrl: vllm.api },
+      // Named as a provider the JS client knows, so `provider: "together"` reaches it through /together/v1/...
+      { name: 'together', type: 'openai-compatible', baseUrl: vllm.api },
       { name: 'hf-inference', type: 'hf-inference', baseUrl: hf.api },
       { name: 'fal-ai', type: 'fal-ai', baseUrl: fal.api, options: { pollIntervalMs: 10 } },
       { name: 'replicate', type: 'replicate', baseUrl: replicate.api, options: { pollIntervalMs: 10, waitSeconds: 1 } },
       { name: 'wavespeed', type: 'wavespeed', baseUrl: wavespeed.api, options: { pollIntervalMs: 10 } },
     ],
     models: [
-      { id: 'meta-llama/Llama-3.1-8B-Instruct', task: 'conversational', providers: [{ provider: 'vllm', id: 'llama-3.1-8b' }] },
+      {
+        id: 'meta-llama/Llama-3.1-8B-Instruct',
+        task: 'conversational',
+        providers: [
+          { provider: 'vllm', id: 'llama-3.1-8b' },
+          { provider: 'together', id: 'meta-llama/Llama-3.1-8B-Instruct-Turbo' },
+        ],
+      },
       { id: 'BAAI/bge-small-en-v1.5', task: 'feature-extraction', providers: [{ provider: 'vllm', id: 'bge-small' }] },
       { id: 'distilbert/sst2-sentiment', task: 'text-classification', providers: [{ provider: 'hf-inference' }] },
       { id: 'openai-community/gpt2-large', task: 'text-generation', providers: [{ provider: 'hf-inference' }] },
@@ -136,6 +145,19 @@ describe('@huggingface/inference through the router', () => {
     const out = await client().chatCompletion({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: prompt }], max_tokens: 5 });
     expect(out.choices[0]!.message.content).toBe(fakeCompletionTokens(prompt, 5).join(''));
     expect(seen.at(-1)).toBe('/v1/chat/completions');
+  });
+
+  it('chat with a named provider: the client finds it in the mapping and posts to /{provider}/v1/chat/completions', async () => {
+    const out = await client().chatCompletion({
+      provider: 'together',
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      messages: [{ role: 'user', content: prompt }],
+      max_tokens: 4,
+    });
+    expect(out.choices[0]!.message.content).toBe(fakeCompletionTokens(prompt, 4).join(''));
+    expect(seen.at(-1)).toBe('/together/v1/chat/completions');
+    // The provider's own id went upstream.
+    expect(JSON.stringify(vllm.sim.stats.last)).toContain('Llama-3.1-8B-Instruct-Turbo');
   });
 
   it('streaming chat', async () => {

@@ -80,6 +80,24 @@ function summary(model: ModelInfo, deps: ServerDeps) {
   };
 }
 
+/**
+ * Where the JS client may send a routed model: `hf-inference` (this server's task routes, where the router's
+ * policy picks the provider) and, for chat and text generation, every OpenAI-compatible provider by its name
+ * (the client posts to `/{provider}/v1/chat/completions`, which this server serves). Other provider types are
+ * left out: the client would speak their native APIs, which this server does not.
+ */
+function providerMapping(deps: ServerDeps, id: string, task: string, providers: string[]) {
+  const mapping: Record<string, { status: string; providerId: string; task: string }> = {
+    'hf-inference': { status: 'live', providerId: id, task },
+  };
+  if (task === 'conversational' || task === 'text-generation') {
+    for (const name of providers) {
+      if (deps.router?.adapters.get(name)?.type === 'openai-compatible') mapping[name] = { status: 'live', providerId: id, task };
+    }
+  }
+  return mapping;
+}
+
 export function hubRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
     app.get('/api/models', async (request) => {
@@ -109,7 +127,7 @@ export function hubRoutes(deps: ServerDeps) {
           private: false,
           pipeline_tag: routed.task,
           tags: [],
-          inferenceProviderMapping: { 'hf-inference': { status: 'live', providerId: id, task: routed.task } },
+          inferenceProviderMapping: providerMapping(deps, id, routed.task, routed.providers.map((p) => p.provider)),
           modelhost: { providers: routed.providers.map((p) => p.provider) },
         };
       }
