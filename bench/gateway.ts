@@ -5,7 +5,7 @@
  * Concurrency 1: latency P50/P99 and the latency each gateway adds over direct. Concurrency 64: requests/s and
  * modelhost's share of the bare proxy's. Every server is its own process. See bench/README.md.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,9 +41,13 @@ const BODY = JSON.stringify({
   max_tokens: 32,
   temperature: 0,
 });
-const HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+/** Sent to all three targets alike; modelhost's token is added once it is created (the others ignore it). */
+const HEADERS: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
 
-const AUTH_NOTE = 'modelhost has no API-token auth yet (tokens arrive in a later issue): nothing to turn on, no Authorization header is sent, no auth cost is measured';
+const AUTH_NOTE =
+  'on: every call carries a modelhost token (checked against the SQLite store, cached 0.5 s); its tier has a requests/minute window, a concurrency limit, a characters/minute window and a monthly budget, set high enough never to refuse, so every limit is checked on every call; every call is recorded as usage (batched writes)';
+/** Limits high enough never to refuse during the bench, so that each one is checked on every call without changing the answers. */
+const BENCH_TIER = { name: 'bench', requestsPerMinute: 1_000_000_000, concurrent: 100_000, charactersPerMinute: 1_000_000_000_000, monthlyBudgetUsd: 1_000_000 };
 const METRICS_NOTE =
   'always on: prom-client default metrics (event-loop monitor at 1 ms), router statistics and circuit breaker updated on every call; /metrics scraped once at the end';
 
@@ -420,7 +424,7 @@ async function main(): Promise<void> {
     `Note: this machine has ${cpus.length} cores, shared with other jobs while the bench runs; absolute figures drift 10–20 % between runs. ` +
       'The three targets take turns in interleaved rounds, so the comparisons within one run hold better than the absolute numbers.',
   );
-  say(`auth: OFF — ${AUTH_NOTE}.`);
+  say(`auth and limits: ${AUTH_NOTE}.`);
   say(`metrics: ON — ${METRICS_NOTE}.`);
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'modelhost-bench-gateway-'));
@@ -435,7 +439,15 @@ async function main(): Promise<void> {
     };
     const providersPath = path.join(tmp, 'providers.json');
     await writeFile(providersPath, JSON.stringify(providersFile, null, 2));
-    const serverArgs = ['--providers', providersPath, '--log-level', 'warn'];
+    const dataDir = path.join(tmp, 'data');
+    const tiersPath = path.join(tmp, 'tiers.json');
+    await writeFile(tiersPath, JSON.stringify({ tiers: [{ name: 'anonymous', requestsPerMinute: 60 }, { name: 'free' }, BENCH_TIER] }));
+    const created = spawnSync(process.execPath, [path.join(serverRoot, 'bin', 'modelhost.js'), 'tokens', 'create', '--name', 'bench', '--tier', 'bench', '--data-dir', dataDir, '--json'], {
+      encoding: 'utf8',
+    });
+    if (created.status !== 0) throw new Error(`could not create the bench token: ${created.stderr}`);
+    HEADERS.authorization = `Bearer ${(JSON.parse(created.stdout) as { token: string }).token}`;
+    const serverArgs = ['--providers', providersPath, '--data-dir', dataDir, '--tiers', tiersPath, '--log-level', 'warn'];
     const modelhost = await startServer(serverRoot, serverArgs);
     running.push(modelhost);
     say(`upstream ${upstream.url} (pid ${upstream.pid}, ${opts.upstreamMs} ms per answer); bare proxy ${bare.url} (pid ${bare.pid}); modelhost ${modelhost.url} (pid ${modelhost.pid}): serve ${serverArgs.join(' ')}`);
@@ -619,7 +631,7 @@ async function main(): Promise<void> {
       },
       modelhost: { commit, uncommittedChanges: uncommitted, serverRoot, serveArgs: serverArgs, providersFile },
       settings: { requests, rounds, warmupRequests, duration, loadRounds, warmup, connections, upstreamMs: opts.upstreamMs, quick, path: PATH, bodyBytes: Buffer.byteLength(BODY), model: MODEL_ID },
-      auth: { enabled: false, note: AUTH_NOTE },
+      auth: { enabled: true, tier: BENCH_TIER, note: AUTH_NOTE },
       metrics: {
         enabled: true,
         note: METRICS_NOTE,

@@ -10,6 +10,10 @@ import type { ServerDeps } from './server/deps.ts';
 import { createLocalAdapter } from './providers/local.ts';
 import { buildRouter } from './router/build.ts';
 import { loadRouterFile, parseRouterFile, type RouterFile } from './router/config.ts';
+import { buildAccess } from './auth/access-setup.ts';
+import type { Tier } from './auth/tiers.ts';
+import { openStore } from './store/index.ts';
+import { expectedCost } from './server/expected-cost.ts';
 
 export interface Composed {
   app: FastifyInstance;
@@ -29,6 +33,8 @@ export interface ComposeOptions {
   logger?: boolean | object;
   /** A providers file already parsed (tests); else `config.providers` is read. */
   routerFile?: RouterFile;
+  /** Tiers given directly (tests); else `config.tiers` is read, else the built-in ones. */
+  tiers?: Tier[];
 }
 
 export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composed> {
@@ -46,11 +52,31 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   });
   let ready = config.preload.length === 0;
   const warnings: string[] = [];
+  const store = await openStore({ database: config.database, dataDir: config.dataDir });
+  const access = buildAccess(store, {
+    host: config.host,
+    auth: config.auth,
+    redis: config.redis,
+    tiersFile: config.tiers,
+    tiers: opts.tiers,
+    defaultTier: config.defaultTier,
+    reservationTtlSeconds: config.reservationTtlSeconds,
+    log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
+  });
+  const router = buildRouter(routerFile, createLocalAdapter(repository, engine), { warn: (m) => warnings.push(m) });
   const deps: ServerDeps = {
     repository,
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
-    router: buildRouter(routerFile, createLocalAdapter(repository, engine), { warn: (m) => warnings.push(m) }),
+    router,
+    access: {
+      guard: access.guard,
+      tokens: access.tokens,
+      usage: store.usage,
+      limiter: access.limiter,
+      recorder: access.recorder,
+      expectedCost: (request) => expectedCost(router, repository, request),
+    },
     config: {
       maxWaitForModelMs: config.maxWaitForModelSeconds * 1000,
       waitForModelByDefault: config.waitForModelByDefault,
@@ -82,6 +108,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     preloaded,
     async close() {
       await app.close();
+      await access.close();
+      await store.close();
       await deps.router?.close();
       await engine.close();
     },

@@ -30,6 +30,20 @@ export const configSchema = z.object({
   publicUrl: z.string().optional(),
   /** Providers file (YAML or JSON): hosted providers, model mapping, prices, routing policy. */
   providers: z.string().optional(),
+  /** `postgres://...` to share tokens and usage between instances; else SQLite in the data directory. */
+  database: z.string().optional(),
+  /** Where the embedded database lives. */
+  dataDir: z.string().default('./data'),
+  /** `redis://...` to make rate limits and budgets global across instances; else they are per process. */
+  redis: z.string().optional(),
+  /** auto: tokens required unless the server listens on loopback only and no token exists yet. */
+  auth: z.enum(['auto', 'required', 'off']).default('auto'),
+  /** Tiers file (YAML or JSON): requests/minute, concurrency, tokens or characters/minute, monthly budget. */
+  tiers: z.string().optional(),
+  /** Tier of tokens created without one. */
+  defaultTier: z.string().default('free'),
+  /** How long a concurrency slot or budget reservation outlives an instance that died holding it. */
+  reservationTtlSeconds: z.coerce.number().min(1).max(86_400).default(600),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -53,6 +67,13 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   logLevel: 'MODELHOST_LOG_LEVEL',
   publicUrl: 'MODELHOST_PUBLIC_URL',
   providers: 'MODELHOST_PROVIDERS',
+  database: 'MODELHOST_DATABASE',
+  dataDir: 'MODELHOST_DATA_DIR',
+  redis: 'MODELHOST_REDIS',
+  auth: 'MODELHOST_AUTH',
+  tiers: 'MODELHOST_TIERS',
+  defaultTier: 'MODELHOST_DEFAULT_TIER',
+  reservationTtlSeconds: 'MODELHOST_RESERVATION_TTL',
 };
 
 /** Flags win over environment variables, which win over defaults. A bad value is a clear error. */

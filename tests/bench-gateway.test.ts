@@ -45,7 +45,7 @@ describe('bench:gateway --quick', () => {
       timeout: 150_000,
     });
     expect(res.status, `${res.stdout}\n${res.stderr}`).toBe(0);
-    expect(res.stdout).toContain('auth: OFF');
+    expect(res.stdout).toContain('auth and limits: on');
     expect(res.stdout).toMatch(/(PASS|MISS) {2}c=1 added P50/);
 
     const files = readdirSync(out).filter((f) => /^gateway-.*\.json$/.test(f));
@@ -56,7 +56,7 @@ describe('bench:gateway --quick', () => {
     expect(report.machine.node).toBe(process.version);
     expect(typeof report.machine.cpuModel).toBe('string');
     expect(report.settings).toMatchObject({ quick: true, connections: 64, upstreamMs: 0 });
-    expect(report.auth.enabled).toBe(false);
+    expect(report.auth.enabled).toBe(true);
     expect(report.metrics.enabled).toBe(true);
     expect(report.metrics.providerLines.some((l) => l.startsWith('modelhost_provider_attempts_total{provider="bench-upstream"}'))).toBe(true);
     expect(report.metrics.errorsTotal).toBe(0);

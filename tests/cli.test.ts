@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, TEST_MODELS_DIR } from './helpers/paths.ts';
@@ -70,7 +72,7 @@ describe('modelhost CLI', () => {
 
   it('serves on the port given by the PORT variable', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'serve', '--models-dir', TEST_MODELS_DIR, '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--models-dir', TEST_MODELS_DIR, '--data-dir', mkdtempSync(path.join(tmpdir(), 'mh-cli-')), '--log-level', 'warn'], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: 'ignore',
     });

@@ -1,6 +1,8 @@
 /** Starts `modelhost serve` as a child process on a free 127.0.0.1 port and stops it again. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface ServerHandle {
@@ -26,7 +28,9 @@ export async function freePort(): Promise<number> {
 
 export async function startServer(root: string, args: string[], readyTimeoutMs = 180_000): Promise<ServerHandle> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'bin', 'modelhost.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
+  // Its own database, so a bench never meets the tokens (and the auth they turn on) of a server run by hand.
+  const dataDir = args.includes('--data-dir') ? [] : ['--data-dir', mkdtempSync(path.join(os.tmpdir(), 'modelhost-bench-data-'))];
+  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'bin', 'modelhost.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), ...dataDir, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

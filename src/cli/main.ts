@@ -5,6 +5,8 @@ import { serveCommand } from './serve.ts';
 import { modelsCommand } from './models.ts';
 import { runCommand } from './run.ts';
 import { simulateCommand } from './simulate.ts';
+import { tokensCommand } from './tokens.ts';
+import { usageCommand } from './usage.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -18,5 +20,7 @@ program.addCommand(serveCommand());
 program.addCommand(modelsCommand());
 program.addCommand(runCommand());
 program.addCommand(simulateCommand());
+program.addCommand(tokensCommand());
+program.addCommand(usageCommand());
 
 await program.parseAsync(process.argv);

@@ -12,3 +12,10 @@ export function fail(message: string): never {
   process.stderr.write(`modelhost: ${message}\n`);
   process.exit(2);
 }
+
+/** Where tokens and usage live: the options `serve`, `tokens` and `usage` share. */
+export function withDatabase(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--database <url>', 'postgres://user:pass@host/db to share tokens and usage between instances (default: SQLite in --data-dir)').env('MODELHOST_DATABASE'))
+    .addOption(new Option('--data-dir <dir>', 'folder of the embedded SQLite database').env('MODELHOST_DATA_DIR').default('./data'));
+}

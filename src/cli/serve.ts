@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { compose } from '../compose.ts';
 import { loadConfig, type Config } from '../config.ts';
-import { fail, withModelsDir } from './options.ts';
+import { fail, withDatabase, withModelsDir } from './options.ts';
 
 export function serveCommand(): Command {
   const cmd = new Command('serve')
@@ -18,6 +18,11 @@ export function serveCommand(): Command {
     .option('--body-limit-mb <mb>', 'largest request body (env MODELHOST_BODY_LIMIT_MB)')
     .option('--cache-entries <n>', 'response cache size; 0 turns it off (env MODELHOST_CACHE_ENTRIES)')
     .option('--providers <file>', 'providers file (YAML/JSON): hosted providers, model mapping, prices, routing (env MODELHOST_PROVIDERS; README: Router)')
+    .option('--redis <url>', 'redis://host:6379 to make rate limits and budgets global across instances (env MODELHOST_REDIS)')
+    .option('--auth <mode>', 'auto (tokens required unless loopback-only with no token yet) | required | off (env MODELHOST_AUTH)')
+    .option('--tiers <file>', 'tiers file (YAML/JSON): requests/minute, concurrency, characters or tokens/minute, monthly budget (env MODELHOST_TIERS)')
+    .option('--reservation-ttl <seconds>', 'how long a slot or budget reservation outlives an instance that died holding it (env MODELHOST_RESERVATION_TTL)')
+    .option('--default-tier <tier>', 'tier of tokens created without one (env MODELHOST_DEFAULT_TIER)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env MODELHOST_LOG_LEVEL)')
     .addHelpText(
       'after',
@@ -29,10 +34,11 @@ Examples:
        -H 'Content-Type: application/json' -d '{"inputs": "Bonjour tout le monde"}'`,
     );
   withModelsDir(cmd);
+  withDatabase(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     let config: Config;
     try {
-      config = loadConfig({ ...opts, builtinModels: opts.builtinModels === false ? false : undefined });
+      config = loadConfig({ ...opts, reservationTtlSeconds: opts.reservationTtl, builtinModels: opts.builtinModels === false ? false : undefined });
     } catch (e) {
       fail((e as Error).message);
     }

@@ -11,10 +11,13 @@ export type ErrorCode =
   | 'task_not_supported'
   | 'model_loading'
   | 'overloaded'
+  | 'rate_limited'
   | 'inference_failed'
   | 'upstream_failed'
   | 'all_providers_failed'
   | 'provider_not_found'
+  | 'unauthorized'
+  | 'forbidden'
   | 'internal';
 
 export class ModelhostError extends Error {

@@ -10,6 +10,8 @@ import { completionsRoutes } from './routes/completions.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { providerRoutes } from './routes/providers.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { registerAccess } from './access.ts';
 import { overheadMs } from './timing.ts';
 
 export const exposedHeaders = [
@@ -22,6 +24,9 @@ export const exposedHeaders = [
   'x-modelhost-provider',
   'x-modelhost-overhead-ms',
   'x-modelhost-attempts',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
 ];
 
 export interface AppOptions {
@@ -70,6 +75,8 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
     done(null, payload);
   });
 
+  if (deps.access) registerAccess(app, deps.access);
+
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: `No route ${request.method} ${request.url.split('?')[0]}. See GET /api/models and the README.` }),
@@ -81,6 +88,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(completionsRoutes(deps));
   await app.register(embeddingsRoutes(deps));
   await app.register(providerRoutes(deps));
+  await app.register(adminRoutes(deps));
   await app.register(metricsRoutes(deps));
   return app;
 }

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/engine.ts';
 import type { ModelRepository } from '../engine/repository.ts';
 import type { Router } from '../router/router.ts';
+import type { AccessDeps } from './access.ts';
 import type { ResponseCache } from './cache.ts';
 
 export interface ServerConfig {
@@ -21,6 +22,8 @@ export interface ServerDeps {
   cache: ResponseCache;
   /** Routes calls to hosted providers (and to the local engine for mapped models). */
   router?: Router;
+  /** Tokens, limits and usage; absent in unit setups that test routes alone. */
+  access?: AccessDeps;
   config: ServerConfig;
   /** False until preloading finishes: /ready answers 503 meanwhile. */
   isReady: () => boolean;

@@ -8,6 +8,8 @@ export function isOpenAiRoute(url: string): boolean {
 
 const openAiTypes: Record<number, string> = {
   400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
   404: 'invalid_request_error',
   413: 'invalid_request_error',
   415: 'invalid_request_error',
@@ -40,7 +42,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   }
   if (status >= 500 && !(error instanceof ModelhostError)) request.log.error({ err: error, reqId: request.id }, 'request failed');
   const retry = status === 503 && typeof extra.estimated_time === 'number' ? Math.ceil(extra.estimated_time) : status === 429 ? 1 : undefined;
-  if (retry !== undefined) reply.header('retry-after', String(retry));
+  // A handler that knows better (a rate limit's window, a provider's hint) has set Retry-After already.
+  if (retry !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retry));
   reply.code(status).type('application/json; charset=utf-8');
   if (isOpenAiRoute(request.url)) {
     return reply.send({ error: { message, type: openAiTypes[status] ?? 'server_error', code, param: null } });

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ModelhostError, reviveError } from '../core/errors.ts';
 import { CallAbort, UpstreamError, type CallSignal } from '../core/providers.ts';
 import type { RouteOutcome, RouteRequest, Router } from '../router/router.ts';
+import { noteUsage } from './access.ts';
 import { openSse } from './sse.ts';
 import { overheadMs } from './timing.ts';
 
@@ -56,6 +57,18 @@ export async function sendRouted(router: Router, req: RouteRequest, request: Fas
   reply.header('x-modelhost-provider', outcome.provider);
   if (outcome.attempts.length > 1) reply.header('x-modelhost-attempts', String(outcome.attempts.length));
   const result = outcome.result;
+  const note = (costUsd: number) =>
+    noteUsage(request, {
+      provider: outcome.provider,
+      model: req.model,
+      task: req.api === 'task' ? req.task : req.api,
+      costUsd,
+      computeMs: outcome.upstreamMs,
+      inputTokens: result.usage?.inputTokens,
+      outputTokens: result.usage?.outputTokens,
+      outputs: result.usage?.outputs,
+    });
+  note(outcome.cost);
   if (result.kind === 'json') return reply.type('application/json; charset=utf-8').send(result.raw ?? result.body);
   if (result.kind === 'bytes') return reply.type(result.contentType).send(Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength));
 
@@ -67,6 +80,7 @@ export async function sendRouted(router: Router, req: RouteRequest, request: Fas
       sse.send(event);
     }
     if (style === 'openai') sse.send('[DONE]');
+    note((await outcome.settled).cost);
   } catch (e) {
     // Never a clean end for a broken stream: the caller gets an explicit error event and no [DONE].
     sse.send(streamErrorEvent(style, reviveError(e)));

@@ -1,5 +1,8 @@
 import { compose, type Composed, type ComposeOptions } from '../../src/compose.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { TEST_MODELS_DIR } from './paths.ts';
 
 export interface TestServer {
@@ -13,8 +16,11 @@ export interface TestServer {
  * models by default here, so tests about answers need not retry; cold-start tests turn that off.
  */
 export async function startServer(overrides: Partial<Config> = {}, opts: Omit<ComposeOptions, 'logger'> = {}): Promise<TestServer> {
-  const config = { ...loadConfig({ modelsDir: TEST_MODELS_DIR, port: 0, logLevel: 'silent', waitForModelByDefault: true }, {}), ...overrides };
-  const composed = await compose(config, { ...opts, logger: false });
+  // Each server its own database (tokens made by one test must not turn auth on for another) and, unless a test
+  // says otherwise, an anonymous tier without limits: tests about answers should not meet a rate limit.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'modelhost-test-data-'));
+  const config = { ...loadConfig({ modelsDir: TEST_MODELS_DIR, port: 0, logLevel: 'silent', waitForModelByDefault: true, dataDir }, {}), ...overrides };
+  const composed = await compose(config, { tiers: [{ name: 'anonymous' }, { name: 'free' }], ...opts, logger: false });
   await composed.app.listen({ host: '127.0.0.1', port: 0 });
   const address = composed.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -62,7 +62,7 @@ describe('modelhost simulate and serve --providers', () => {
       }),
     );
     const port = await freePort();
-    const server = spawn(process.execPath, [BIN, 'serve', '--models-dir', TEST_MODELS_DIR, '--port', String(port), '--providers', file, '--log-level', 'warn'], {
+    const server = spawn(process.execPath, [BIN, 'serve', '--models-dir', TEST_MODELS_DIR, '--data-dir', dir, '--port', String(port), '--providers', file, '--log-level', 'warn'], {
       stdio: 'ignore',
     });
     children.push(server);
@@ -83,7 +83,7 @@ describe('modelhost simulate and serve --providers', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mh-providers-'));
     const file = path.join(dir, 'bad.yaml');
     writeFileSync(file, 'providers:\n  - name: x\n    type: nope\n    baseUrl: nowhere\n');
-    const res = spawnSync(process.execPath, [BIN, 'serve', '--models-dir', TEST_MODELS_DIR, '--port', '0', '--providers', file], { encoding: 'utf8', timeout: 30_000 });
+    const res = spawnSync(process.execPath, [BIN, 'serve', '--models-dir', TEST_MODELS_DIR, '--data-dir', dir, '--port', '0', '--providers', file], { encoding: 'utf8', timeout: 30_000 });
     expect(res.status).not.toBe(0);
     expect(res.stderr).toMatch(/providers\.0\.type/);
     expect(res.stderr).toMatch(/providers\.0\.baseUrl/);

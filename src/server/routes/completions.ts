@@ -9,6 +9,7 @@ import type { ServerDeps } from '../deps.ts';
 import { awaitModel, resolveModel } from '../inference.ts';
 import { openSse, type SseStream } from '../sse.ts';
 import { openAiCall } from './providers.ts';
+import { noteUsage } from '../access.ts';
 
 const completionBody = z.object({
   model: z.string().optional(),
@@ -89,6 +90,7 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
 
   if (!body.stream) {
     const [out] = (await deps.engine.infer(model, 'text-generation', [prompt], params)) as GenerationOutput[];
+    noteUsage(request, { provider: 'local', model: model.id, task: 'completions', costUsd: 0, inputTokens: out!.promptTokens, outputTokens: out!.tokens.length });
     const text = (body.echo ? prompt : '') + cutAtStop(out!.text, stops);
     return reply.type('application/json; charset=utf-8').send({
       id: id_,
@@ -136,6 +138,7 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
       flush(false);
     })) as GenerationOutput[];
     flush(true);
+    noteUsage(request, { provider: 'local', model: model.id, task: 'completions', costUsd: 0, inputTokens: out!.promptTokens, outputTokens: out!.tokens.length });
     const open = stream();
     open.send(chunk('', finish(out!)));
     if (body.stream_options?.include_usage) open.send({ ...chunk('', null), choices: [], usage: usage(out!) });

@@ -7,6 +7,7 @@ import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel, resolveModel } from '../inference.ts';
 import { openAiCall } from './providers.ts';
+import { noteUsage } from '../access.ts';
 
 const embeddingsBody = z.object({
   model: z.string({ error: 'required: the id of an embedding model (see GET /v1/models)' }).min(1),
@@ -45,6 +46,7 @@ export async function handleEmbeddings(deps: ServerDeps, request: FastifyRequest
     throw new InputError(`body.dimensions: ${model.id} gives ${width}-dimensional embeddings and cannot shorten them`);
   }
   const tokens = results.reduce((n, r) => n + r.tokens, 0);
+  noteUsage(request, { provider: 'local', model: model.id, task: 'embeddings', costUsd: 0, inputTokens: tokens });
   return reply.type('application/json; charset=utf-8').send({
     object: 'list',
     data: results.map((r, index) => ({

@@ -6,6 +6,7 @@ import { parseBody, parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel, infer, resolveModel, waitBudgetMs } from '../inference.ts';
 import { callerSignal, sendRouted } from '../routed.ts';
+import { noteUsage } from '../access.ts';
 import { checkHostedRequest, modalityOf } from '../../core/tasks/hosted.ts';
 import { taskSpec } from '../../core/tasks/index.ts';
 import { openAiCall } from './providers.ts';
@@ -93,6 +94,8 @@ export function inferenceRoutes(deps: ServerDeps) {
     }
     const result = await infer(deps, model, spec, req, options, request.headers);
     (request as { upstreamMs?: number }).upstreamMs = result.computeMs;
+    const localPrice = deps.router?.file.routing.localPricePerSecond ?? 0;
+    noteUsage(request, { provider: 'local', model: model.id, task: spec.id, costUsd: (result.computeMs / 1000) * localPrice, computeMs: result.computeMs });
     reply.header('x-cache', result.cached ? 'HIT' : 'MISS');
     if (!result.cached) reply.header('x-compute-time', (result.computeMs / 1000).toFixed(3));
     if (spec.modality === 'text') reply.header('x-compute-characters', String(characters(parsed.request.inputs)));

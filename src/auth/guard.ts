@@ -1,0 +1,108 @@
+/**
+ * Who is calling and what they may do: `Authorization: Bearer mh_...` checked against the token store, scopes
+ * per route, the caller's tier. Without a token, callers on a loopback-only server that has no token yet are
+ * served anonymously at the lowest tier (local development); everywhere else a token is required.
+ */
+import { ModelhostError } from '../core/errors.ts';
+import type { Scope } from '../store/types.ts';
+import type { Tier } from './tiers.ts';
+import type { TokenService } from './tokens.ts';
+
+export type AuthMode = 'auto' | 'required' | 'off';
+
+export interface Principal {
+  tokenId: string | null;
+  name: string;
+  scopes: readonly Scope[];
+  tier: Tier;
+  anonymous: boolean;
+}
+
+/** The scope a route needs; null for open routes (health, metrics, the model catalogue, CORS preflights). */
+export function scopeFor(method: string, path: string): Scope | null {
+  if (method === 'OPTIONS') return null;
+  if (path === '/health' || path === '/ready' || path === '/metrics') return null;
+  if (method === 'GET' && (path === '/api/models' || path.startsWith('/api/models/') || path === '/v1/models')) return null;
+  if (path.startsWith('/api/')) return 'admin';
+  return 'inference';
+}
+
+const bearer = /^Bearer\s+(\S+)\s*$/i;
+
+export class AuthError extends ModelhostError {
+  constructor(status: 401 | 403, message: string) {
+    super(status === 401 ? 'unauthorized' : 'forbidden', status, message);
+  }
+}
+
+export interface GuardOptions {
+  tokens: TokenService;
+  tiers: Tier[];
+  mode: AuthMode;
+  /** The server listens on loopback only. */
+  loopback: boolean;
+  /** Tier of anonymous callers: the lowest. */
+  anonymousTier: string;
+  log?: (message: string) => void;
+}
+
+export class Guard {
+  private readonly tiers: Map<string, Tier>;
+  private warnedAnonymous = false;
+
+  constructor(private readonly opts: GuardOptions) {
+    this.tiers = new Map(opts.tiers.map((t) => [t.name, t]));
+    if (!this.tiers.has(opts.anonymousTier)) throw new Error(`the anonymous tier "${opts.anonymousTier}" is not defined`);
+  }
+
+  hasTier(name: string): boolean {
+    return this.tiers.has(name);
+  }
+
+  tierNames(): string[] {
+    return [...this.tiers.keys()];
+  }
+
+  tier(name: string): Tier {
+    // A token whose tier was removed from the configuration gets the lowest tier rather than none.
+    return this.tiers.get(name) ?? this.tiers.get(this.opts.anonymousTier)!;
+  }
+
+  private anonymous(): Principal {
+    return { tokenId: null, name: 'anonymous', scopes: ['inference', 'endpoints', 'admin'], tier: this.tier(this.opts.anonymousTier), anonymous: true };
+  }
+
+  /** The caller, or a 401/403 that says what to send. Never repeats the token it was given. */
+  async authenticate(authorization: string | undefined, scope: Scope): Promise<Principal> {
+    if (this.opts.mode === 'off') return this.anonymous();
+    // Clients that always send a key (the OpenAI SDK needs one, the HF client sends its hf_ token) count as
+    // anonymous where anonymous calls are allowed, unless what they send is a modelhost token.
+    const modelhostToken = authorization !== undefined && /^Bearer\s+mh_/i.test(authorization);
+    if (!modelhostToken) {
+      if (this.opts.mode === 'auto' && this.opts.loopback && !(await this.opts.tokens.exists())) {
+        if (!this.warnedAnonymous) {
+          this.warnedAnonymous = true;
+          this.opts.log?.(
+            `serving calls without a token at tier "${this.opts.anonymousTier}": the server listens on loopback only and no token exists yet (create one with \`modelhost tokens create\`; from then on every call needs one)`,
+          );
+        }
+        return this.anonymous();
+      }
+      if (authorization === undefined || authorization === '') {
+        throw new AuthError(401, 'A token is required: send the header "Authorization: Bearer mh_..." (create a token with `modelhost tokens create`).');
+      }
+    }
+    const m = bearer.exec(authorization);
+    if (!m) throw new AuthError(401, 'Malformed Authorization header: expected "Bearer mh_...".');
+    const verdict = await this.opts.tokens.verify(m[1]!);
+    if (!verdict.ok) {
+      const why = { malformed: 'is not a modelhost token', unknown: 'is not valid', revoked: 'has been revoked', expired: 'has expired' }[verdict.reason];
+      throw new AuthError(401, `The token ${why}. Create a new one with \`modelhost tokens create\`.`);
+    }
+    const t = verdict.token;
+    if (!t.scopes.includes(scope)) {
+      throw new AuthError(403, `The token "${t.name}" lacks the "${scope}" scope this route needs (it has: ${t.scopes.join(', ') || 'none'}).`);
+    }
+    return { tokenId: t.id, name: t.name, scopes: t.scopes, tier: this.tier(t.tier), anonymous: false };
+  }
+}

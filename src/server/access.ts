@@ -1,0 +1,116 @@
+/**
+ * Access control on every call: who the caller is (401/403), whether their tier lets the call in now (429 with
+ * Retry-After and X-RateLimit-*), and, when the answer is finished, the settlement of what was reserved and one
+ * usage record. Health, metrics and the model catalogue stay open.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Guard, Principal } from '../auth/guard.ts';
+import { scopeFor } from '../auth/guard.ts';
+import type { Admission, Limiter, RateState } from '../auth/limits.ts';
+import { LimitExceededError } from '../auth/limits.ts';
+import type { UsageRecorder } from '../auth/usage-recorder.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import type { Scope, UsageStore } from '../store/types.ts';
+
+/** What a handler learned about the call it served, for the usage record and the budget. */
+export interface CallUsage {
+  provider: string;
+  model: string;
+  task: string;
+  costUsd: number;
+  computeMs?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  outputs?: number;
+}
+
+export type AccessRequest = FastifyRequest & { principal?: Principal; scope?: Scope; callUsage?: CallUsage; startedAt?: number };
+
+/** Handlers call this once they know who answered and what it cost. */
+export function noteUsage(request: FastifyRequest, usage: CallUsage): void {
+  (request as AccessRequest).callUsage = usage;
+}
+
+export interface AccessDeps {
+  guard: Guard;
+  tokens: TokenService;
+  usage: UsageStore;
+  limiter: Limiter;
+  recorder: UsageRecorder;
+  /** The cost to reserve before a call (only asked when the caller's tier has a budget). */
+  expectedCost(request: FastifyRequest): number;
+}
+
+function rateHeaders(reply: FastifyReply, rate: RateState | undefined) {
+  if (!rate) return;
+  reply.header('x-ratelimit-limit', String(rate.limit));
+  reply.header('x-ratelimit-remaining', String(Math.max(0, rate.remaining)));
+  reply.header('x-ratelimit-reset', String(Math.ceil(rate.resetMs / 1000)));
+}
+
+export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
+  app.addHook('onRequest', async (request: AccessRequest) => {
+    const path = request.url.split('?')[0]!;
+    const scope = scopeFor(request.method, path);
+    if (!scope) return;
+    request.scope = scope;
+    request.principal = await deps.guard.authenticate(request.headers.authorization, scope);
+  });
+
+  app.addHook('preHandler', async (request: AccessRequest, reply) => {
+    const principal = request.principal;
+    if (!principal || request.scope !== 'inference') return;
+    const body = request.body as Buffer | undefined;
+    // Characters (bytes of the body) are the unit known before the call; tokens are settled after it.
+    const units = body?.length ?? 0;
+    const costUsd = principal.tier.monthlyBudgetUsd !== undefined ? deps.expectedCost(request) : 0;
+    const subject = principal.tokenId ?? 'anonymous';
+    let admission: Admission;
+    try {
+      admission = await deps.limiter.admit(subject, principal.tier, { units, costUsd });
+    } catch (e) {
+      if (e instanceof LimitExceededError) {
+        rateHeaders(reply, e.rate);
+        reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
+        recordCall(deps, request, 429, principal, units);
+      }
+      throw e;
+    }
+    rateHeaders(reply, admission.rate);
+    // 'close' fires for every answer, streamed (hijacked) ones included, and when the caller leaves.
+    reply.raw.once('close', () => {
+      const used = request.callUsage;
+      const actualUnits = units + (used?.outputTokens ?? 0);
+      void admission.settle({ units: actualUnits, costUsd: used?.costUsd ?? 0 }).catch(() => undefined);
+      recordCall(deps, request, reply.raw.statusCode, principal, units);
+    });
+  });
+}
+
+function recordCall(deps: AccessDeps, request: AccessRequest, status: number, principal: Principal, characters: number) {
+  const used = request.callUsage;
+  const started = request.startedAt ?? performance.now();
+  const path = request.url.split('?')[0]!;
+  deps.recorder.record({
+    at: new Date(),
+    requestId: request.id,
+    tokenId: principal.tokenId,
+    model: used?.model ?? modelFromPath(path),
+    provider: used?.provider ?? 'none',
+    task: used?.task ?? path.split('/').slice(-1)[0] ?? '',
+    status,
+    latencyMs: performance.now() - started,
+    computeMs: used?.computeMs ?? 0,
+    inputTokens: used?.inputTokens ?? 0,
+    outputTokens: used?.outputTokens ?? 0,
+    outputs: used?.outputs ?? 0,
+    characters,
+    costUsd: used?.costUsd ?? 0,
+  });
+}
+
+/** `/models/org/name...` → `org/name`: the model of a call refused before its handler ran. */
+function modelFromPath(path: string): string {
+  const m = /\/models\/([^/]+\/[^/]+)/.exec(path);
+  return m?.[1] ?? '';
+}

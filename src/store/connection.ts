@@ -1,0 +1,21 @@
+import type { CompiledQuery, Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+/** What the token and usage stores need from either backend. */
+export interface Connection {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly db: Kysely<Database>;
+  /** Runs the statements in one write transaction: all commit or none do. */
+  transaction(queries: readonly CompiledQuery[]): Promise<void>;
+  /**
+   * Inserts rows of one table in one transaction, when the backend has a faster way than compiled statements
+   * (SQLite: one prepared statement run per row). Absent: use `transaction`.
+   */
+  insertRows?(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
+  /**
+   * Runs `work` while no other instance on this database can write (SQLite: `BEGIN IMMEDIATE`, rolled
+   * back if `work` throws). PostgreSQL needs nothing here: Kysely's migrator takes an advisory lock.
+   */
+  exclusive(work: () => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,17 @@
+/**
+ * Every migration, by name; names sort in the order they apply. A static list rather than
+ * FileMigrationProvider: the files are TypeScript loaded through tsx, not a directory of .js.
+ * Never edit a migration that has shipped; add the next number.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import { tokens } from './001_tokens.ts';
+import { usage } from './002_usage.ts';
+
+export const MIGRATIONS: Record<string, Migration> = {
+  '001_tokens': tokens,
+  '002_usage': usage,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

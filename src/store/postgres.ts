@@ -1,0 +1,56 @@
+/** The shared backend: several modelhost instances on one PostgreSQL. */
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import type { Connection } from './connection.ts';
+import type { Database } from './schema.ts';
+import { redactSecrets, redactUrl } from './redact.ts';
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export async function openPostgres(url: string): Promise<Connection> {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'modelhost' });
+  // An idle client that loses its server emits 'error' on the pool; unhandled, that would kill the
+  // process. The next query gets a fresh client or fails with its own error, which is what callers see.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw unreachable(url, error);
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let closed: Promise<void> | undefined;
+  return {
+    kind: 'postgres',
+    db,
+    transaction: (queries) =>
+      db.transaction().execute(async (trx) => {
+        for (const q of queries) await trx.executeQuery(q);
+      }),
+    exclusive: (work) => work(),
+    close: () => (closed ??= db.destroy()),
+  };
+}
+
+function unreachable(url: string, error: unknown): Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  // Node reports a refused localhost connection as an AggregateError with an empty message.
+  const reason = redactSecrets((error instanceof Error && error.message) || String(code ?? error), url);
+  return new Error(`Cannot connect to PostgreSQL at ${redactUrl(url)}: ${reason}. ${nextStep(code)}`, { cause: error });
+}
+
+function nextStep(code: unknown): string {
+  switch (code) {
+    case '28P01':
+    case '28000':
+      return 'Check the user name and password in the --database URL.';
+    case '3D000':
+      return 'Create the database (createdb <name>) or fix its name in the --database URL.';
+    default:
+      return (
+        'Check that PostgreSQL is running and that host and port in the --database URL are right, ' +
+        'or leave --database out to use the embedded SQLite database.'
+      );
+  }
+}
