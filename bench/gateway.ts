@@ -83,6 +83,8 @@ interface Options {
   quick: boolean;
   serverRoot: string;
   out: string;
+  /** false with --no-auth: modelhost serves without tokens, limits or usage records (to measure what they cost). */
+  auth: boolean;
 }
 
 const program = new Command()
@@ -99,6 +101,7 @@ const program = new Command()
   .option('--warmup-requests <n>', 'concurrency 1: warm-up requests per target before measuring (JIT steady state takes a few thousand)', positiveInt, 3000)
   .option('--warmup <s>', 'throughput phase: seconds of warm-up load per target before measuring', positiveNumber, 2)
   .option('--quick', 'smoke run: 300 requests in 3 rounds, 1 s of load per target in 1 round, short warm-ups', false)
+  .option('--no-auth', 'run modelhost with --auth off and no usage records: the difference from a normal run is what tokens, limits and usage cost')
   .option('--server-root <dir>', 'run modelhost from another checkout (its bin/modelhost.js), to compare versions', root)
   .option('--out <dir>', 'folder for the JSON results', path.join(root, 'bench', 'results'))
   .addHelpText(
@@ -424,7 +427,7 @@ async function main(): Promise<void> {
     `Note: this machine has ${cpus.length} cores, shared with other jobs while the bench runs; absolute figures drift 10–20 % between runs. ` +
       'The three targets take turns in interleaved rounds, so the comparisons within one run hold better than the absolute numbers.',
   );
-  say(`auth and limits: ${AUTH_NOTE}.`);
+  say(opts.auth ? `auth and limits: ${AUTH_NOTE}.` : 'auth and limits: off (--no-auth): no token, no limits, no usage records.');
   say(`metrics: ON — ${METRICS_NOTE}.`);
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'modelhost-bench-gateway-'));
@@ -442,12 +445,13 @@ async function main(): Promise<void> {
     const dataDir = path.join(tmp, 'data');
     const tiersPath = path.join(tmp, 'tiers.json');
     await writeFile(tiersPath, JSON.stringify({ tiers: [{ name: 'anonymous', requestsPerMinute: 60 }, { name: 'free' }, BENCH_TIER] }));
+    if (!opts.auth) delete HEADERS.authorization;
     const created = spawnSync(process.execPath, [path.join(serverRoot, 'bin', 'modelhost.js'), 'tokens', 'create', '--name', 'bench', '--tier', 'bench', '--data-dir', dataDir, '--json'], {
       encoding: 'utf8',
     });
     if (created.status !== 0) throw new Error(`could not create the bench token: ${created.stderr}`);
-    HEADERS.authorization = `Bearer ${(JSON.parse(created.stdout) as { token: string }).token}`;
-    const serverArgs = ['--providers', providersPath, '--data-dir', dataDir, '--tiers', tiersPath, '--log-level', 'warn'];
+    if (opts.auth) HEADERS.authorization = `Bearer ${(JSON.parse(created.stdout) as { token: string }).token}`;
+    const serverArgs = ['--providers', providersPath, '--data-dir', dataDir, '--tiers', tiersPath, '--log-level', 'warn', ...(opts.auth ? [] : ['--auth', 'off'])];
     const modelhost = await startServer(serverRoot, serverArgs);
     running.push(modelhost);
     say(`upstream ${upstream.url} (pid ${upstream.pid}, ${opts.upstreamMs} ms per answer); bare proxy ${bare.url} (pid ${bare.pid}); modelhost ${modelhost.url} (pid ${modelhost.pid}): serve ${serverArgs.join(' ')}`);
@@ -631,7 +635,7 @@ async function main(): Promise<void> {
       },
       modelhost: { commit, uncommittedChanges: uncommitted, serverRoot, serveArgs: serverArgs, providersFile },
       settings: { requests, rounds, warmupRequests, duration, loadRounds, warmup, connections, upstreamMs: opts.upstreamMs, quick, path: PATH, bodyBytes: Buffer.byteLength(BODY), model: MODEL_ID },
-      auth: { enabled: true, tier: BENCH_TIER, note: AUTH_NOTE },
+      auth: opts.auth ? { enabled: true, tier: BENCH_TIER, note: AUTH_NOTE } : { enabled: false, note: '--no-auth: modelhost ran with --auth off' },
       metrics: {
         enabled: true,
         note: METRICS_NOTE,

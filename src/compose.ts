@@ -70,6 +70,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
     router,
     access: {
+      off: config.auth === 'off',
       guard: access.guard,
       tokens: access.tokens,
       usage: store.usage,

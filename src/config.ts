@@ -36,7 +36,7 @@ export const configSchema = z.object({
   dataDir: z.string().default('./data'),
   /** `redis://...` to make rate limits and budgets global across instances; else they are per process. */
   redis: z.string().optional(),
-  /** auto: tokens required unless the server listens on loopback only and no token exists yet. */
+  /** auto: tokens required unless the server listens on loopback only and no token exists yet; off: no tokens, limits or usage records. */
   auth: z.enum(['auto', 'required', 'off']).default('auto'),
   /** Tiers file (YAML or JSON): requests/minute, concurrency, tokens or characters/minute, monthly budget. */
   tiers: z.string().optional(),

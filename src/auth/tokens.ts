@@ -49,7 +49,7 @@ export interface CreateTokenInput {
 }
 
 export class TokenService {
-  private cache = new Map<string, { row: TokenRow | undefined; at: number }>();
+  private cache = new Map<string, { row: TokenRow | undefined; at: number; digest: Buffer | undefined }>();
   private anyToken: { value: boolean; at: number } | undefined;
 
   constructor(
@@ -104,16 +104,21 @@ export class TokenService {
 
   async verify(token: string): Promise<Verdict> {
     if (!isWellFormedToken(token)) return { ok: false, reason: 'malformed' };
-    const hash = hashToken(token);
+    const digest = createHash('sha256').update(token).digest();
+    const hash = digest.toString('hex');
     const t = this.now();
     let entry = this.cache.get(hash);
     if (!entry || t - entry.at >= this.cacheMs) {
-      entry = { row: await this.store.byHash(hash), at: t };
+      const row = await this.store.byHash(hash);
+      entry = { row, at: t, digest: row ? Buffer.from(row.hash, 'hex') : undefined };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(hash, entry);
     }
     const row = entry.row;
-    if (!row || !sameHash(row.hash, hash)) return { ok: false, reason: 'unknown' };
+    // The stored hash, decoded once per cache entry, against this token's, in constant time.
+    if (!row || !entry.digest || entry.digest.length !== digest.length || !timingSafeEqual(entry.digest, digest)) {
+      return { ok: false, reason: 'unknown' };
+    }
     if (row.revokedAt) return { ok: false, reason: 'revoked' };
     if (row.expiresAt && row.expiresAt.getTime() <= t) return { ok: false, reason: 'expired' };
     return { ok: true, token: row };

@@ -19,7 +19,7 @@ export function serveCommand(): Command {
     .option('--cache-entries <n>', 'response cache size; 0 turns it off (env MODELHOST_CACHE_ENTRIES)')
     .option('--providers <file>', 'providers file (YAML/JSON): hosted providers, model mapping, prices, routing (env MODELHOST_PROVIDERS; README: Router)')
     .option('--redis <url>', 'redis://host:6379 to make rate limits and budgets global across instances (env MODELHOST_REDIS)')
-    .option('--auth <mode>', 'auto (tokens required unless loopback-only with no token yet) | required | off (env MODELHOST_AUTH)')
+    .option('--auth <mode>', 'auto (tokens required unless loopback-only with no token yet) | required | off: no tokens, limits or usage records (env MODELHOST_AUTH)')
     .option('--tiers <file>', 'tiers file (YAML/JSON): requests/minute, concurrency, characters or tokens/minute, monthly budget (env MODELHOST_TIERS)')
     .option('--reservation-ttl <seconds>', 'how long a slot or budget reservation outlives an instance that died holding it (env MODELHOST_RESERVATION_TTL)')
     .option('--default-tier <tier>', 'tier of tokens created without one (env MODELHOST_DEFAULT_TIER)')

@@ -37,6 +37,8 @@ export interface AccessDeps {
   usage: UsageStore;
   limiter: Limiter;
   recorder: UsageRecorder;
+  /** `--auth off`: no tokens, no limits, no usage records (a trusted, single-user setup). */
+  off?: boolean;
   /** The cost to reserve before a call (only asked when the caller's tier has a budget). */
   expectedCost(request: FastifyRequest): number;
 }

@@ -75,7 +75,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
     done(null, payload);
   });
 
-  if (deps.access) registerAccess(app, deps.access);
+  if (deps.access && !deps.access.off) registerAccess(app, deps.access);
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
