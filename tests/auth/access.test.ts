@@ -95,7 +95,7 @@ describe.each(backends)('tokens and scopes on %s', (_name, backend) => {
   });
 
   it('malformed, wrong, and unknown tokens get 401 without the value echoed', async () => {
-    for (const auth of ['Basic abc', 'Bearer', `Bearer ${user}x`, 'Bearer mh_' + 'A'.repeat(43), `Bearer ${user.slice(0, -1)}B`]) {
+    for (const auth of ['Basic abc', 'Bearer', `Bearer ${user}x`, 'Bearer mh_' + 'A'.repeat(43), `Bearer ${user.slice(0, -1)}${user.endsWith('B') ? 'C' : 'B'}`]) {
       const res = await call(auth);
       expect(res.status).toBe(401);
       expect(res.text).not.toContain(user.slice(3, 20));
