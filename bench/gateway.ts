@@ -45,7 +45,9 @@ const BODY = JSON.stringify({
 const HEADERS: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
 
 const AUTH_NOTE =
-  'on: every call carries a modelhost token (checked against the SQLite store, cached 0.5 s); its tier has a requests/minute window, a concurrency limit, a characters/minute window and a monthly budget, set high enough never to refuse, so every limit is checked on every call; every call is recorded as usage (batched writes)';
+  'on: every call carries a modelhost token (checked against the SQLite store, cached 0.5 s) and is recorded as usage (batched writes); the token\'s tier is unlimited unless --limits';
+const LIMITS_NOTE =
+  'the token\'s tier has a requests/minute window, a concurrency limit, a characters/minute window and a monthly budget, set high enough never to refuse, so every limit is checked on every call';
 /** Limits high enough never to refuse during the bench, so that each one is checked on every call without changing the answers. */
 const BENCH_TIER = { name: 'bench', requestsPerMinute: 1_000_000_000, concurrent: 100_000, charactersPerMinute: 1_000_000_000_000, monthlyBudgetUsd: 1_000_000 };
 const METRICS_NOTE =
@@ -85,6 +87,8 @@ interface Options {
   out: string;
   /** false with --no-auth: modelhost serves without tokens, limits or usage records (to measure what they cost). */
   auth: boolean;
+  /** --limits: the token's tier has every kind of limit (set never to refuse), so each is checked on every call. */
+  limits: boolean;
 }
 
 const program = new Command()
@@ -101,7 +105,8 @@ const program = new Command()
   .option('--warmup-requests <n>', 'concurrency 1: warm-up requests per target before measuring (JIT steady state takes a few thousand)', positiveInt, 3000)
   .option('--warmup <s>', 'throughput phase: seconds of warm-up load per target before measuring', positiveNumber, 2)
   .option('--quick', 'smoke run: 300 requests in 3 rounds, 1 s of load per target in 1 round, short warm-ups', false)
-  .option('--no-auth', 'run modelhost with --auth off and no usage records: the difference from a normal run is what tokens, limits and usage cost')
+  .option('--no-auth', 'run modelhost with --auth off: no token check, no limits, no usage records')
+  .option('--limits', "give the bench token a tier with every limit (requests and characters per minute, concurrency, monthly budget), set high enough never to refuse, so each is checked on every call", false)
   .option('--server-root <dir>', 'run modelhost from another checkout (its bin/modelhost.js), to compare versions', root)
   .option('--out <dir>', 'folder for the JSON results', path.join(root, 'bench', 'results'))
   .addHelpText(
@@ -427,7 +432,7 @@ async function main(): Promise<void> {
     `Note: this machine has ${cpus.length} cores, shared with other jobs while the bench runs; absolute figures drift 10–20 % between runs. ` +
       'The three targets take turns in interleaved rounds, so the comparisons within one run hold better than the absolute numbers.',
   );
-  say(opts.auth ? `auth and limits: ${AUTH_NOTE}.` : 'auth and limits: off (--no-auth): no token, no limits, no usage records.');
+  say(opts.auth ? `auth and limits: ${AUTH_NOTE}.${opts.limits ? ` --limits: ${LIMITS_NOTE}.` : ''}` : 'auth and limits: off (--no-auth): no token, no limits, no usage records.');
   say(`metrics: ON — ${METRICS_NOTE}.`);
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'modelhost-bench-gateway-'));
@@ -444,9 +449,10 @@ async function main(): Promise<void> {
     await writeFile(providersPath, JSON.stringify(providersFile, null, 2));
     const dataDir = path.join(tmp, 'data');
     const tiersPath = path.join(tmp, 'tiers.json');
-    await writeFile(tiersPath, JSON.stringify({ tiers: [{ name: 'anonymous', requestsPerMinute: 60 }, { name: 'free' }, BENCH_TIER] }));
+    await writeFile(tiersPath, JSON.stringify({ tiers: [{ name: 'anonymous', requestsPerMinute: 60 }, { name: 'free' }, { name: 'unlimited' }, BENCH_TIER] }));
     if (!opts.auth) delete HEADERS.authorization;
-    const created = spawnSync(process.execPath, [path.join(serverRoot, 'bin', 'modelhost.js'), 'tokens', 'create', '--name', 'bench', '--tier', 'bench', '--data-dir', dataDir, '--json'], {
+    const tier = opts.limits ? 'bench' : 'unlimited';
+    const created = spawnSync(process.execPath, [path.join(serverRoot, 'bin', 'modelhost.js'), 'tokens', 'create', '--name', 'bench', '--tier', tier, '--data-dir', dataDir, '--json'], {
       encoding: 'utf8',
     });
     if (created.status !== 0) throw new Error(`could not create the bench token: ${created.stderr}`);
@@ -635,7 +641,9 @@ async function main(): Promise<void> {
       },
       modelhost: { commit, uncommittedChanges: uncommitted, serverRoot, serveArgs: serverArgs, providersFile },
       settings: { requests, rounds, warmupRequests, duration, loadRounds, warmup, connections, upstreamMs: opts.upstreamMs, quick, path: PATH, bodyBytes: Buffer.byteLength(BODY), model: MODEL_ID },
-      auth: opts.auth ? { enabled: true, tier: BENCH_TIER, note: AUTH_NOTE } : { enabled: false, note: '--no-auth: modelhost ran with --auth off' },
+      auth: opts.auth
+        ? { enabled: true, limits: opts.limits, tier: opts.limits ? BENCH_TIER : { name: 'unlimited' }, note: opts.limits ? `${AUTH_NOTE}; ${LIMITS_NOTE}` : AUTH_NOTE }
+        : { enabled: false, limits: false, note: '--no-auth: modelhost ran with --auth off' },
       metrics: {
         enabled: true,
         note: METRICS_NOTE,

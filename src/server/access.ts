@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Guard, Principal } from '../auth/guard.ts';
 import { scopeFor } from '../auth/guard.ts';
 import type { Admission, Limiter, RateState } from '../auth/limits.ts';
+import { unitLimit } from '../auth/tiers.ts';
 import { LimitExceededError } from '../auth/limits.ts';
 import type { UsageRecorder } from '../auth/usage-recorder.ts';
 import type { TokenService } from '../auth/tokens.ts';
@@ -43,6 +44,8 @@ export interface AccessDeps {
   expectedCost(request: FastifyRequest): number;
 }
 
+const NOTHING_TO_SETTLE: Admission = { settle: async () => undefined };
+
 function rateHeaders(reply: FastifyReply, rate: RateState | undefined) {
   if (!rate) return;
   reply.header('x-ratelimit-limit', String(rate.limit));
@@ -60,18 +63,25 @@ export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
     const principal = (request.principal = await deps.guard.authenticate(request.headers.authorization, scope));
     if (scope !== 'inference') return;
     const body = request.body as Buffer | undefined;
-    // Characters (bytes of the body) are the unit known before the call; tokens are settled after it.
-    const units = body?.length ?? 0;
+    // Characters are known before the call (the body's size); tokens are estimated (4 characters each) and
+    // settled with what the model or provider reports.
+    const kind = unitLimit(principal.tier)?.kind;
+    const characters = body?.length ?? 0;
+    const units = kind === 'tokens' ? Math.ceil(characters / 4) : characters;
     const costUsd = principal.tier.monthlyBudgetUsd !== undefined ? deps.expectedCost(request) : 0;
     const subject = principal.tokenId ?? 'anonymous';
+    const t = principal.tier;
+    const unlimited =
+      t.requestsPerMinute === undefined && t.concurrent === undefined && t.tokensPerMinute === undefined && t.charactersPerMinute === undefined && t.monthlyBudgetUsd === undefined;
     let admission: Admission;
     try {
-      admission = await deps.limiter.admit(subject, principal.tier, { units, costUsd });
+      // A tier without limits has nothing to take or settle.
+      admission = unlimited ? NOTHING_TO_SETTLE : await deps.limiter.admit(subject, principal.tier, { units, costUsd });
     } catch (e) {
       if (e instanceof LimitExceededError) {
         rateHeaders(reply, e.rate);
         reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
-        recordCall(deps, request, 429, principal, units);
+        recordCall(deps, request, 429, principal, characters);
       }
       throw e;
     }
@@ -79,9 +89,10 @@ export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
     // 'close' fires for every answer, streamed (hijacked) ones included, and when the caller leaves.
     reply.raw.once('close', () => {
       const used = request.callUsage;
-      const actualUnits = units + (used?.outputTokens ?? 0);
+      const reported = (used?.inputTokens ?? 0) + (used?.outputTokens ?? 0);
+      const actualUnits = kind === 'tokens' && reported > 0 ? reported : units;
       void admission.settle({ units: actualUnits, costUsd: used?.costUsd ?? 0 }).catch(() => undefined);
-      recordCall(deps, request, reply.raw.statusCode, principal, units);
+      recordCall(deps, request, reply.raw.statusCode, principal, characters);
     });
   });
 }
