@@ -6,7 +6,7 @@
 import { ModelhostError } from '../core/errors.ts';
 import type { Scope } from '../store/types.ts';
 import type { Tier } from './tiers.ts';
-import type { TokenService } from './tokens.ts';
+import type { TokenService, Verdict } from './tokens.ts';
 
 export type AuthMode = 'auto' | 'required' | 'off';
 
@@ -74,27 +74,47 @@ export class Guard {
 
   /** The caller, or a 401/403 that says what to send. Never repeats the token it was given. */
   async authenticate(authorization: string | undefined, scope: Scope): Promise<Principal> {
+    return this.authenticateNow(authorization, scope);
+  }
+
+  /**
+   * `authenticate()` without a promise when every lookup it needs is cached (the hot path); throws the
+   * 401/403 synchronously then.
+   */
+  authenticateNow(authorization: string | undefined, scope: Scope): Principal | Promise<Principal> {
     if (this.opts.mode === 'off') return this.anonymous();
     // Clients that always send a key (the OpenAI SDK needs one, the HF client sends its hf_ token) count as
     // anonymous where anonymous calls are allowed, unless what they send is a modelhost token.
     const modelhostToken = authorization !== undefined && /^Bearer\s+mh_/i.test(authorization);
-    if (!modelhostToken) {
-      if (this.opts.mode === 'auto' && this.opts.loopback && !(await this.opts.tokens.exists())) {
-        if (!this.warnedAnonymous) {
-          this.warnedAnonymous = true;
-          this.opts.log?.(
-            `serving calls without a token at tier "${this.opts.anonymousTier}": the server listens on loopback only and no token exists yet (create one with \`modelhost tokens create\`; from then on every call needs one)`,
-          );
-        }
-        return this.anonymous();
+    if (!modelhostToken && this.opts.mode === 'auto' && this.opts.loopback) {
+      const exists = this.opts.tokens.existsNow();
+      if (exists instanceof Promise) return exists.then((e) => this.afterExists(e, authorization, scope));
+      return this.afterExists(exists, authorization, scope);
+    }
+    return this.afterExists(true, authorization, scope);
+  }
+
+  private afterExists(tokensExist: boolean, authorization: string | undefined, scope: Scope): Principal | Promise<Principal> {
+    const modelhostToken = authorization !== undefined && /^Bearer\s+mh_/i.test(authorization);
+    if (!modelhostToken && !tokensExist) {
+      if (!this.warnedAnonymous) {
+        this.warnedAnonymous = true;
+        this.opts.log?.(
+          `serving calls without a token at tier "${this.opts.anonymousTier}": the server listens on loopback only and no token exists yet (create one with \`modelhost tokens create\`; from then on every call needs one)`,
+        );
       }
-      if (authorization === undefined || authorization === '') {
-        throw new AuthError(401, 'A token is required: send the header "Authorization: Bearer mh_..." (create a token with `modelhost tokens create`).');
-      }
+      return this.anonymous();
+    }
+    if (authorization === undefined || authorization === '') {
+      throw new AuthError(401, 'A token is required: send the header "Authorization: Bearer mh_..." (create a token with `modelhost tokens create`).');
     }
     const m = bearer.exec(authorization);
     if (!m) throw new AuthError(401, 'Malformed Authorization header: expected "Bearer mh_...".');
-    const verdict = await this.opts.tokens.verify(m[1]!);
+    const verdict = this.opts.tokens.verifyNow(m[1]!);
+    return verdict instanceof Promise ? verdict.then((v) => this.principalOf(v, scope)) : this.principalOf(verdict, scope);
+  }
+
+  private principalOf(verdict: Verdict, scope: Scope): Principal {
     if (!verdict.ok) {
       const why = { malformed: 'is not a modelhost token', unknown: 'is not valid', revoked: 'has been revoked', expired: 'has expired' }[verdict.reason];
       throw new AuthError(401, `The token ${why}. Create a new one with \`modelhost tokens create\`.`);
@@ -105,4 +125,5 @@ export class Guard {
     }
     return { tokenId: t.id, name: t.name, scopes: t.scopes, tier: this.tier(t.tier), anonymous: false };
   }
+
 }

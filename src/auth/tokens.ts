@@ -94,6 +94,21 @@ export class TokenService {
   }
 
   /** Whether any token exists (cached like lookups): decides whether loopback callers may stay anonymous. */
+  /** `exists()` without a promise when the cached answer is fresh (the hot path). */
+  existsNow(): boolean | Promise<boolean> {
+    if (this.anyToken && this.now() - this.anyToken.at < this.cacheMs) return this.anyToken.value;
+    return this.exists();
+  }
+
+  /** `verify()` without a promise when the token's lookup is cached and fresh (the hot path). */
+  verifyNow(token: string): Verdict | Promise<Verdict> {
+    if (!isWellFormedToken(token)) return { ok: false, reason: 'malformed' };
+    const digest = createHash('sha256').update(token).digest();
+    const entry = this.cache.get(digest.toString('hex'));
+    if (!entry || this.now() - entry.at >= this.cacheMs) return this.verify(token);
+    return this.judge(entry, digest);
+  }
+
   async exists(): Promise<boolean> {
     const t = this.now();
     if (this.anyToken && t - this.anyToken.at < this.cacheMs) return this.anyToken.value;
@@ -114,13 +129,17 @@ export class TokenService {
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(hash, entry);
     }
+    return this.judge(entry, digest);
+  }
+
+  private judge(entry: { row: TokenRow | undefined; digest: Buffer | undefined }, digest: Buffer): Verdict {
     const row = entry.row;
     // The stored hash, decoded once per cache entry, against this token's, in constant time.
     if (!row || !entry.digest || entry.digest.length !== digest.length || !timingSafeEqual(entry.digest, digest)) {
       return { ok: false, reason: 'unknown' };
     }
     if (row.revokedAt) return { ok: false, reason: 'revoked' };
-    if (row.expiresAt && row.expiresAt.getTime() <= t) return { ok: false, reason: 'expired' };
+    if (row.expiresAt && row.expiresAt.getTime() <= this.now()) return { ok: false, reason: 'expired' };
     return { ok: true, token: row };
   }
 }

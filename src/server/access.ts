@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Guard, Principal } from '../auth/guard.ts';
 import { scopeFor } from '../auth/guard.ts';
 import type { Admission, Limiter, RateState } from '../auth/limits.ts';
-import { unitLimit } from '../auth/tiers.ts';
+import { unitLimit, type Tier } from '../auth/tiers.ts';
 import { LimitExceededError } from '../auth/limits.ts';
 import type { UsageRecorder } from '../auth/usage-recorder.ts';
 import type { TokenService } from '../auth/tokens.ts';
@@ -54,46 +54,59 @@ function rateHeaders(reply: FastifyReply, rate: RateState | undefined) {
 }
 
 export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
-  // One hook for who and how much: authentication after the body is read costs one async step per call
-  // instead of two (the body is capped by bodyLimit either way).
-  app.addHook('preHandler', async (request: AccessRequest, reply) => {
+  // One callback-style hook for who and how much: on the hot path (token lookup cached, tier without limits or
+  // limits in memory) no promise is made at all. Authentication runs after the body is read, which is capped
+  // by bodyLimit either way.
+  app.addHook('preHandler', (request: AccessRequest, reply, done) => {
     const scope = scopeFor(request.method, request.url.split('?')[0]!);
-    if (!scope) return;
+    if (!scope) return done();
     request.scope = scope;
-    const principal = (request.principal = await deps.guard.authenticate(request.headers.authorization, scope));
-    if (scope !== 'inference') return;
-    const body = request.body as Buffer | undefined;
-    // Characters are known before the call (the body's size); tokens are estimated (4 characters each) and
-    // settled with what the model or provider reports.
-    const kind = unitLimit(principal.tier)?.kind;
-    const characters = body?.length ?? 0;
-    const units = kind === 'tokens' ? Math.ceil(characters / 4) : characters;
-    const costUsd = principal.tier.monthlyBudgetUsd !== undefined ? deps.expectedCost(request) : 0;
-    const subject = principal.tokenId ?? 'anonymous';
-    const t = principal.tier;
-    const unlimited =
-      t.requestsPerMinute === undefined && t.concurrent === undefined && t.tokensPerMinute === undefined && t.charactersPerMinute === undefined && t.monthlyBudgetUsd === undefined;
-    let admission: Admission;
+    let who: Principal | Promise<Principal>;
     try {
-      // A tier without limits has nothing to take or settle.
-      admission = unlimited ? NOTHING_TO_SETTLE : await deps.limiter.admit(subject, principal.tier, { units, costUsd });
+      who = deps.guard.authenticateNow(request.headers.authorization, scope);
     } catch (e) {
-      if (e instanceof LimitExceededError) {
-        rateHeaders(reply, e.rate);
-        reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
-        recordCall(deps, request, 429, principal, characters);
-      }
-      throw e;
+      return done(e as Error);
     }
+    if (who instanceof Promise) who.then((p) => admit(deps, request, reply, p, done), done);
+    else admit(deps, request, reply, who, done);
+  });
+}
+
+const NO_LIMITS = (t: Tier) =>
+  t.requestsPerMinute === undefined && t.concurrent === undefined && t.tokensPerMinute === undefined && t.charactersPerMinute === undefined && t.monthlyBudgetUsd === undefined;
+
+function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, principal: Principal, done: (e?: Error) => void) {
+  request.principal = principal;
+  if (request.scope !== 'inference') return done();
+  const body = request.body as Buffer | undefined;
+  // Characters are known before the call (the body's size); tokens are estimated (4 characters each) and
+  // settled with what the model or provider reports.
+  const tier = principal.tier;
+  const kind = unitLimit(tier)?.kind;
+  const characters = body?.length ?? 0;
+  const units = kind === 'tokens' ? Math.ceil(characters / 4) : characters;
+  const admitted = (admission: Admission) => {
     rateHeaders(reply, admission.rate);
     // 'close' fires for every answer, streamed (hijacked) ones included, and when the caller leaves.
     reply.raw.once('close', () => {
       const used = request.callUsage;
       const reported = (used?.inputTokens ?? 0) + (used?.outputTokens ?? 0);
       const actualUnits = kind === 'tokens' && reported > 0 ? reported : units;
-      void admission.settle({ units: actualUnits, costUsd: used?.costUsd ?? 0 }).catch(() => undefined);
+      if (admission !== NOTHING_TO_SETTLE) void admission.settle({ units: actualUnits, costUsd: used?.costUsd ?? 0 }).catch(() => undefined);
       recordCall(deps, request, reply.raw.statusCode, principal, characters);
     });
+    done();
+  };
+  // A tier without limits has nothing to take or settle.
+  if (NO_LIMITS(tier)) return admitted(NOTHING_TO_SETTLE);
+  const costUsd = tier.monthlyBudgetUsd !== undefined ? deps.expectedCost(request) : 0;
+  deps.limiter.admit(principal.tokenId ?? 'anonymous', tier, { units, costUsd }).then(admitted, (e: unknown) => {
+    if (e instanceof LimitExceededError) {
+      rateHeaders(reply, e.rate);
+      reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
+      recordCall(deps, request, 429, principal, characters);
+    }
+    done(e as Error);
   });
 }
 
