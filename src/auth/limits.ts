@@ -126,6 +126,9 @@ export function createLimiter(opts: LimiterOptions = {}): Limiter {
   const redis = opts.redis
     ? new Redis(opts.redis, { maxRetriesPerRequest: 2, connectTimeout: 2_000, commandTimeout: 5_000 })
     : undefined;
+  // Connection errors surface on the commands that fail (and become a 503 there); without a listener ioredis
+  // would also print each reconnection attempt as an unhandled error.
+  redis?.on('error', () => undefined);
   const store: ReservationStore = redis ? createRedisReservations(redis, prefix) : createMemoryReservations(now);
 
   // One rate-limiter-flexible instance per (window, limit); tiers with the same limit share it.

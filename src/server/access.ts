@@ -4,6 +4,7 @@
  * usage record. Health, metrics and the model catalogue stay open.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ModelhostError } from '../core/errors.ts';
 import type { Guard, Principal } from '../auth/guard.ts';
 import { scopeFor } from '../auth/guard.ts';
 import type { Admission, Limiter, RateState } from '../auth/limits.ts';
@@ -105,8 +106,11 @@ function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, pr
       rateHeaders(reply, e.rate);
       reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
       recordCall(deps, request, 429, principal, characters);
+      return done(e);
     }
-    done(e as Error);
+    // The limits cannot be checked (Redis unreachable): refuse rather than serve unmetered, and say so.
+    request.log.error({ err: e }, 'rate limits unavailable');
+    done(new ModelhostError('internal', 503, 'Rate limits cannot be checked right now (their store is unreachable); retry shortly.'));
   });
 }
 

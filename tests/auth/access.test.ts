@@ -197,3 +197,16 @@ describe('anonymous access', () => {
     expect((await postJson(`${server.url}/models/${LID}`, { inputs: 'hallo welt' })).status).toBe(200);
   });
 });
+
+describe('limits whose store is down', () => {
+  it('refuse with a 503 that says so, rather than serve unmetered', async () => {
+    const server = await start({ redis: 'redis://127.0.0.1:1' }, [{ name: 'anonymous', requestsPerMinute: 100 }, { name: 'free' }]);
+    try {
+      const res = await postJson(`${server.url}/models/${LID}`, { inputs: 'hallo welt' });
+      expect(res.status).toBe(503);
+      expect(res.json.error).toMatch(/Rate limits cannot be checked/);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
