@@ -1,26 +1,11 @@
 import { Command } from 'commander';
 import { TokenService } from '../auth/tokens.ts';
-import { openStore } from '../store/index.ts';
 import { SCOPES, type Scope } from '../store/types.ts';
 import { fail, withDatabase } from './options.ts';
+import { withStore, type DbOpts } from './store.ts';
 
-interface DbOpts {
-  database?: string;
-  dataDir: string;
-}
-
-async function withTokens<T>(opts: DbOpts, run: (tokens: TokenService) => Promise<T>): Promise<T> {
-  let store;
-  try {
-    store = await openStore({ database: opts.database, dataDir: opts.dataDir });
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  try {
-    return await run(new TokenService(store.tokens, { cacheMs: 0 }));
-  } finally {
-    await store.close();
-  }
+function withTokens<T>(opts: DbOpts, run: (tokens: TokenService) => Promise<T>): Promise<T> {
+  return withStore(opts, (store) => run(new TokenService(store.tokens, { cacheMs: 0 })));
 }
 
 export function tokensCommand(): Command {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { openStore } from '../store/index.ts';
+import { withStore } from './store.ts';
 import type { UsageGroup } from '../store/types.ts';
 import { fail, withDatabase } from './options.ts';
 
@@ -20,13 +20,7 @@ export function usageCommand(): Command {
     for (const [flag, v] of [['--from', opts.from], ['--to', opts.to]] as const) {
       if (v !== undefined && Number.isNaN(Date.parse(v))) fail(`${flag}: a date such as 2026-11-01`);
     }
-    let store;
-    try {
-      store = await openStore({ database: opts.database, dataDir: opts.dataDir });
-    } catch (e) {
-      fail((e as Error).message);
-    }
-    try {
+    await withStore(opts, async (store) => {
       const rows = await store.usage.aggregate({
         by: by as UsageGroup[],
         from: opts.from ? new Date(opts.from) : undefined,
@@ -49,9 +43,7 @@ export function usageCommand(): Command {
       console.log(line(head));
       for (const row of table) console.log(line(row));
       if (rows.length === 0) console.log('no usage recorded yet');
-    } finally {
-      await store.close();
-    }
+    });
   });
   return cmd;
 }
