@@ -3,7 +3,7 @@
  * event loop with the load generator. The child prints one JSON line `{"listening": "<url>"}` once it accepts
  * connections; anything else it writes is kept for error messages.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,12 +14,27 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** A child's exit, watched from its start: whether it has exited, and a stop that escalates to SIGKILL. */
+export function watchExit(child: ChildProcess, graceMs: number): { exitCode(): number | null; stop(): Promise<void> } {
+  let exited: number | null = null;
+  const exit = new Promise<void>((resolve) => child.once('exit', (code) => ((exited = code ?? -1), resolve())));
+  return {
+    exitCode: () => exited,
+    async stop() {
+      if (exited !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
 export async function startChild(script: string, args: string[], readyTimeoutMs = 30_000): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   let lineBuffer = '';
-  let exited: number | null = null;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => ((exited = code ?? -1), resolve())));
+  const life = watchExit(child, 5_000);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within ${readyTimeoutMs / 1000} s:\n${tail}`)), readyTimeoutMs);
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -53,13 +68,7 @@ export async function startChild(script: string, args: string[], readyTimeoutMs 
     url,
     pid: child.pid!,
     output: () => tail,
-    async stop() {
-      if (exited !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(timer);
-    },
+    stop: life.stop,
   };
 }
 

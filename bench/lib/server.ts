@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { watchExit } from './child.ts';
 
 export interface ServerHandle {
   url: string;
@@ -40,24 +41,17 @@ export async function startServer(root: string, args: string[], readyTimeoutMs =
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  let exited: number | null = null;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code) => ((exited = code ?? -1), resolve())));
+  const life = watchExit(child, 10_000);
   const url = `http://127.0.0.1:${port}`;
   const handle: ServerHandle = {
     url,
     pid: child.pid!,
     output: () => tail,
-    async stop() {
-      if (exited !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exit;
-      clearTimeout(timer);
-    },
+    stop: life.stop,
   };
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (exited !== null) throw new Error(`server exited with code ${exited} before it was ready:\n${tail}`);
+    if (life.exitCode() !== null) throw new Error(`server exited with code ${life.exitCode()} before it was ready:\n${tail}`);
     try {
       const res = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();

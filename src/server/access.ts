@@ -117,7 +117,8 @@ function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, pr
 function recordCall(deps: AccessDeps, request: AccessRequest, status: number, principal: Principal, characters: number) {
   const used = request.callUsage;
   const started = request.startedAt ?? performance.now();
-  const path = request.url.split('?')[0]!;
+  // The path is read only for calls refused before a handler said what they were.
+  const path = used ? '' : request.url.split('?')[0]!;
   deps.recorder.record({
     at: new Date(),
     requestId: request.id,
