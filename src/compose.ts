@@ -14,6 +14,8 @@ import { buildAccess } from './auth/access-setup.ts';
 import type { Tier } from './auth/tiers.ts';
 import { openStore } from './store/index.ts';
 import { expectedCost } from './server/expected-cost.ts';
+import { EndpointManager } from './endpoints/manager.ts';
+import type { ScalingOptions } from './endpoints/deployment.ts';
 
 export interface Composed {
   app: FastifyInstance;
@@ -35,6 +37,8 @@ export interface ComposeOptions {
   routerFile?: RouterFile;
   /** Tiers given directly (tests); else `config.tiers` is read, else the built-in ones. */
   tiers?: Tier[];
+  /** Dedicated endpoints' scaling timings (tests shorten them). */
+  endpointScaling?: Partial<ScalingOptions>;
 }
 
 export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composed> {
@@ -64,8 +68,22 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
   });
   const router = buildRouter(routerFile, createLocalAdapter(repository, engine), { warn: (m) => warnings.push(m) });
+  const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const endpoints = new EndpointManager({
+    store: store.endpoints,
+    repository,
+    publicUrl,
+    scaling: {
+      scaleUpWindowMs: config.endpointScaleUpWindowSeconds * 1000,
+      scaleDownAfterMs: config.endpointScaleDownAfterSeconds * 1000,
+      maxHoldMs: config.maxWaitForModelSeconds * 1000,
+      ...opts.endpointScaling,
+    },
+    log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
+  });
   const deps: ServerDeps = {
     repository,
+    endpoints,
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
     router,
@@ -82,13 +100,14 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
       maxWaitForModelMs: config.maxWaitForModelSeconds * 1000,
       waitForModelByDefault: config.waitForModelByDefault,
       bodyLimitBytes: Math.round(config.bodyLimitMb * 1024 ** 2),
-      publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+      publicUrl,
     },
     isReady: () => ready,
   };
   const app = await buildApp(deps, { logger: opts.logger });
   logger.app = app;
   for (const w of repository.warnings) app.log.warn(`skipped model folder ${w.dir}: ${w.reason}`);
+  await endpoints.restore();
   for (const w of warnings) app.log.warn(w);
   if (routerFile.providers.length) app.log.info(`router: ${routerFile.providers.length} providers, ${routerFile.models.length} routed models (GET /api/providers)`);
 
@@ -109,6 +128,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     preloaded,
     async close() {
       await app.close();
+      await endpoints.close();
       await access.close();
       await store.close();
       await deps.router?.close();

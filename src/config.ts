@@ -44,6 +44,10 @@ export const configSchema = z.object({
   defaultTier: z.string().default('free'),
   /** How long a concurrency slot or budget reservation outlives an instance that died holding it. */
   reservationTtlSeconds: z.coerce.number().min(1).max(86_400).default(600),
+  /** Dedicated endpoints: load is averaged over this window before a replica is added (Hugging Face: 20 s). */
+  endpointScaleUpWindowSeconds: z.coerce.number().min(0.1).max(3600).default(10),
+  /** Dedicated endpoints: a replica above the minimum is removed after this long without the load that needed it. */
+  endpointScaleDownAfterSeconds: z.coerce.number().min(0.1).max(86_400).default(60),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -74,6 +78,8 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   tiers: 'MODELHOST_TIERS',
   defaultTier: 'MODELHOST_DEFAULT_TIER',
   reservationTtlSeconds: 'MODELHOST_RESERVATION_TTL',
+  endpointScaleUpWindowSeconds: 'MODELHOST_ENDPOINT_SCALE_UP_WINDOW',
+  endpointScaleDownAfterSeconds: 'MODELHOST_ENDPOINT_SCALE_DOWN_AFTER',
 };
 
 /** Flags win over environment variables, which win over defaults. A bad value is a clear error. */

@@ -13,6 +13,8 @@ export type AuthMode = 'auto' | 'required' | 'off';
 export interface Principal {
   tokenId: string | null;
   name: string;
+  /** Who owns the token: the namespace of its dedicated endpoints. Anonymous callers are the local admin. */
+  owner: string;
   scopes: readonly Scope[];
   tier: Tier;
   anonymous: boolean;
@@ -22,9 +24,20 @@ export interface Principal {
 export function scopeFor(method: string, path: string): Scope | null {
   if (method === 'OPTIONS') return null;
   if (path === '/health' || path === '/ready' || path === '/metrics') return null;
+  // Dedicated endpoints check their own access type (public, protected, private); whoami needs no scope.
+  if (path.startsWith('/endpoints/') || path === '/api/whoami-v2') return null;
+  if (path.startsWith('/api/endpoints') || path.startsWith('/v2/endpoint')) return 'endpoints';
   if (method === 'GET' && (path === '/api/models' || path.startsWith('/api/models/') || path === '/v1/models')) return null;
+  // Web pages and their static files hold no data (the console reads admin routes); a Space's Gradio config
+  // and API description say what /api/models says.
+  if ((method === 'GET' || method === 'HEAD') && isOpenPage(path)) return null;
   if (path.startsWith('/api/')) return 'admin';
   return 'inference';
+}
+
+/** `/spaces`, `/spaces/org/name[/config|/gradio_api/info|/resolve/...]`, `/ui/...`, `/admin[/...]`. */
+function isOpenPage(path: string): boolean {
+  return /^\/(?:spaces\/?|spaces\/[^/]+\/[^/]+(?:\/(?:config|gradio_api\/info|resolve\/.+))?|ui\/.+|admin(?:\/.*)?)$/.test(path);
 }
 
 const bearer = /^Bearer\s+(\S+)\s*$/i;
@@ -69,11 +82,11 @@ export class Guard {
   }
 
   private anonymous(): Principal {
-    return { tokenId: null, name: 'anonymous', scopes: ['inference', 'endpoints', 'admin'], tier: this.tier(this.opts.anonymousTier), anonymous: true };
+    return { tokenId: null, name: 'anonymous', owner: 'admin', scopes: ['inference', 'endpoints', 'admin'], tier: this.tier(this.opts.anonymousTier), anonymous: true };
   }
 
   /** The caller, or a 401/403 that says what to send. Never repeats the token it was given. */
-  async authenticate(authorization: string | undefined, scope: Scope): Promise<Principal> {
+  async authenticate(authorization: string | undefined, scope: Scope | null): Promise<Principal> {
     return this.authenticateNow(authorization, scope);
   }
 
@@ -81,7 +94,7 @@ export class Guard {
    * `authenticate()` without a promise when every lookup it needs is cached (the hot path); throws the
    * 401/403 synchronously then.
    */
-  authenticateNow(authorization: string | undefined, scope: Scope): Principal | Promise<Principal> {
+  authenticateNow(authorization: string | undefined, scope: Scope | null): Principal | Promise<Principal> {
     if (this.opts.mode === 'off') return this.anonymous();
     // Clients that always send a key (the OpenAI SDK needs one, the HF client sends its hf_ token) count as
     // anonymous where anonymous calls are allowed, unless what they send is a modelhost token.
@@ -94,7 +107,7 @@ export class Guard {
     return this.afterExists(true, authorization, scope);
   }
 
-  private afterExists(tokensExist: boolean, authorization: string | undefined, scope: Scope): Principal | Promise<Principal> {
+  private afterExists(tokensExist: boolean, authorization: string | undefined, scope: Scope | null): Principal | Promise<Principal> {
     const modelhostToken = authorization !== undefined && /^Bearer\s+mh_/i.test(authorization);
     if (!modelhostToken && !tokensExist) {
       if (!this.warnedAnonymous) {
@@ -114,16 +127,16 @@ export class Guard {
     return verdict instanceof Promise ? verdict.then((v) => this.principalOf(v, scope)) : this.principalOf(verdict, scope);
   }
 
-  private principalOf(verdict: Verdict, scope: Scope): Principal {
+  private principalOf(verdict: Verdict, scope: Scope | null): Principal {
     if (!verdict.ok) {
       const why = { malformed: 'is not a modelhost token', unknown: 'is not valid', revoked: 'has been revoked', expired: 'has expired' }[verdict.reason];
       throw new AuthError(401, `The token ${why}. Create a new one with \`modelhost tokens create\`.`);
     }
     const t = verdict.token;
-    if (!t.scopes.includes(scope)) {
+    if (scope !== null && !t.scopes.includes(scope)) {
       throw new AuthError(403, `The token "${t.name}" lacks the "${scope}" scope this route needs (it has: ${t.scopes.join(', ') || 'none'}).`);
     }
-    return { tokenId: t.id, name: t.name, scopes: t.scopes, tier: this.tier(t.tier), anonymous: false };
+    return { tokenId: t.id, name: t.name, owner: t.owner, scopes: t.scopes, tier: this.tier(t.tier), anonymous: false };
   }
 
 }

@@ -7,6 +7,7 @@ import { runCommand } from './run.ts';
 import { simulateCommand } from './simulate.ts';
 import { tokensCommand } from './tokens.ts';
 import { usageCommand } from './usage.ts';
+import { endpointsCommand } from './endpoints.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -22,5 +23,6 @@ program.addCommand(runCommand());
 program.addCommand(simulateCommand());
 program.addCommand(tokensCommand());
 program.addCommand(usageCommand());
+program.addCommand(endpointsCommand());
 
 await program.parseAsync(process.argv);

@@ -23,6 +23,8 @@ export function serveCommand(): Command {
     .option('--tiers <file>', 'tiers file (YAML/JSON): requests/minute, concurrency, characters or tokens/minute, monthly budget (env MODELHOST_TIERS)')
     .option('--reservation-ttl <seconds>', 'how long a slot or budget reservation outlives an instance that died holding it (env MODELHOST_RESERVATION_TTL)')
     .option('--default-tier <tier>', 'tier of tokens created without one (env MODELHOST_DEFAULT_TIER)')
+    .option('--endpoint-scale-up-window <seconds>', 'dedicated endpoints: load averaged over this window before adding a replica (env MODELHOST_ENDPOINT_SCALE_UP_WINDOW)')
+    .option('--endpoint-scale-down-after <seconds>', 'dedicated endpoints: remove a replica above the minimum after this long without its load (env MODELHOST_ENDPOINT_SCALE_DOWN_AFTER)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env MODELHOST_LOG_LEVEL)')
     .addHelpText(
       'after',

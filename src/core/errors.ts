@@ -18,6 +18,10 @@ export type ErrorCode =
   | 'provider_not_found'
   | 'unauthorized'
   | 'forbidden'
+  | 'endpoint_not_found'
+  | 'endpoint_conflict'
+  | 'endpoint_unavailable'
+  | 'replica_lost'
   | 'internal';
 
 export class ModelhostError extends Error {

@@ -28,6 +28,17 @@ export const defaultEngineOptions: EngineOptions = {
 
 export type ModelState = 'unloaded' | 'loading' | 'ready';
 
+/** What the HTTP layer runs models on: the engine, or a dedicated endpoint's replica processes. */
+export interface EngineApi {
+  ensureReady(model: ModelInfo, waitMs: number): Promise<void>;
+  infer(model: ModelInfo, task: TaskId, items: unknown[], params: Record<string, unknown>, onEvent?: (event: unknown) => void): Promise<unknown[]>;
+  state(modelId: string): ModelState;
+  loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number }[];
+  readonly counters: { batches: number; items: number; loads: number; unloads: number };
+  preload(model: ModelInfo): Promise<void>;
+  unload(modelId: string): boolean;
+}
+
 interface QueuedItem {
   input: unknown;
   enqueuedAt: number;
@@ -70,7 +81,7 @@ const MEMORY_PER_FILE_BYTE = 1.5;
  * and dynamic batching (items of concurrent requests with the same model, task and parameters share a
  * forward pass, up to `maxBatchSize`).
  */
-export class Engine {
+export class Engine implements EngineApi {
   private readonly opts: EngineOptions;
   private readonly workers: WorkerHandle[];
   private readonly slots = new Map<string, Slot>();

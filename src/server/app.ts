@@ -11,6 +11,8 @@ import { embeddingsRoutes } from './routes/embeddings.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { providerRoutes } from './routes/providers.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { endpointRoutes } from './routes/endpoints.ts';
+import { endpointServingRoutes } from './routes/endpoint-serving.ts';
 import { registerAccess } from './access.ts';
 import { overheadMs } from './timing.ts';
 
@@ -89,6 +91,8 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(embeddingsRoutes(deps));
   await app.register(providerRoutes(deps));
   await app.register(adminRoutes(deps));
+  await app.register(endpointRoutes(deps));
+  await app.register(endpointServingRoutes(deps));
   await app.register(metricsRoutes(deps));
   return app;
 }

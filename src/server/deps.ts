@@ -1,8 +1,9 @@
-import type { Engine } from '../engine/engine.ts';
+import type { EngineApi } from '../engine/engine.ts';
 import type { ModelRepository } from '../engine/repository.ts';
 import type { Router } from '../router/router.ts';
 import type { AccessDeps } from './access.ts';
 import type { ResponseCache } from './cache.ts';
+import type { EndpointManager } from '../endpoints/manager.ts';
 
 export interface ServerConfig {
   /** Longest a request is held while its model loads. */
@@ -17,11 +18,14 @@ export interface ServerConfig {
 
 /** What the HTTP layer is given by the composition root. */
 export interface ServerDeps {
-  repository: ModelRepository;
-  engine: Engine;
+  repository: Pick<ModelRepository, 'get' | 'list'>;
+  /** The local engine, or a dedicated endpoint's replicas (src/endpoints): what the task routes run on. */
+  engine: EngineApi;
   cache: ResponseCache;
   /** Routes calls to hosted providers (and to the local engine for mapped models). */
   router?: Router;
+  /** Dedicated endpoints (absent in unit setups that test routes alone). */
+  endpoints?: EndpointManager;
   /** Tokens, limits and usage; absent in unit setups that test routes alone. */
   access?: AccessDeps;
   config: ServerConfig;

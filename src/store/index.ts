@@ -10,6 +10,7 @@ import { resolveTarget } from './target.ts';
 import { tokenStore } from './tokens.ts';
 import type { Store, StoreOptions } from './types.ts';
 import { usageStore } from './usage.ts';
+import { endpointStore } from './endpoints.ts';
 
 export type { Store, StoreOptions } from './types.ts';
 
@@ -22,5 +23,5 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     await conn.close().catch(() => undefined);
     throw error;
   }
-  return { kind: conn.kind, tokens: tokenStore(conn), usage: usageStore(conn), close: () => conn.close() };
+  return { kind: conn.kind, tokens: tokenStore(conn), usage: usageStore(conn), endpoints: endpointStore(conn), close: () => conn.close() };
 }

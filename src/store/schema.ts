@@ -39,4 +39,18 @@ export interface UsageTable {
 export interface Database {
   tokens: TokensTable;
   usage: UsageTable;
+  endpoints: EndpointsTable;
+}
+
+export interface EndpointsTable {
+  name: string;
+  namespace: string;
+  spec: string;
+  active_spec: string | null;
+  state: string;
+  message: string;
+  created_at: number | string;
+  created_by: string;
+  updated_at: number | string;
+  updated_by: string;
 }

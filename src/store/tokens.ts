@@ -76,7 +76,7 @@ function fromColumns(row: Selectable<TokensTable>): TokenRow {
 }
 
 /** PostgreSQL's unique_violation, or SQLite's UNIQUE / PRIMARY KEY constraint codes. */
-function isUniqueViolation(error: unknown): boolean {
+export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

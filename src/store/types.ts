@@ -90,10 +90,35 @@ export interface UsageStore {
   aggregate(query: UsageQuery): Promise<UsageRow[]>;
 }
 
+/** A dedicated endpoint as stored; `spec` and `activeSpec` are opaque JSON to the store. */
+export interface EndpointRow {
+  name: string;
+  namespace: string;
+  spec: unknown;
+  activeSpec: unknown | null;
+  state: string;
+  message: string;
+  createdAt: Date;
+  createdBy: string;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+export interface EndpointStore {
+  /** Throws an error whose `code` is 'conflict' when the name is taken. */
+  create(row: EndpointRow): Promise<void>;
+  /** Replaces everything but the name and creation fields. */
+  save(row: EndpointRow): Promise<void>;
+  get(name: string): Promise<EndpointRow | undefined>;
+  list(namespace?: string): Promise<EndpointRow[]>;
+  delete(name: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly tokens: TokenStore;
   readonly usage: UsageStore;
+  readonly endpoints: EndpointStore;
   close(): Promise<void>;
 }
 

@@ -42,6 +42,15 @@ function dtypeFor(dir: string): 'fp32' | 'q8' {
   return existsSync(path.join(dir, 'onnx', 'model.onnx')) ? 'fp32' : 'q8';
 }
 
+/**
+ * onnxruntime's intra-op threads: by default one per core. A dedicated endpoint's replica is given its share
+ * (compute.threads) through MODELHOST_ORT_THREADS, so one endpoint cannot take another's cores.
+ */
+function sessionOptions(): Record<string, unknown> | undefined {
+  const threads = Number(process.env.MODELHOST_ORT_THREADS);
+  return Number.isInteger(threads) && threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : undefined;
+}
+
 // env.localModelPath is global and read during a load, so loads take turns.
 let loading: Promise<unknown> = Promise.resolve();
 
@@ -54,7 +63,7 @@ export const transformersRuntime: Runtime = {
     const relative = path.relative(root, model.dir).split(path.sep).join('/');
     const load = loading.then(async () => {
       env.localModelPath = root + path.sep;
-      return (await pipeline(task as 'text-classification', relative, { dtype: dtypeFor(model.dir) })) as unknown as Pipe;
+      return (await pipeline(task as 'text-classification', relative, { dtype: dtypeFor(model.dir), session_options: sessionOptions() })) as unknown as Pipe;
     });
     loading = load.catch(() => undefined);
     const pipe = await load;

@@ -31,7 +31,8 @@ function namedProvider(request: FastifyRequest, pathProvider?: string): string |
   return pathProvider ?? (typeof header === 'string' && header ? header : undefined);
 }
 
-export function inferenceRoutes(deps: ServerDeps) {
+/** The task-call handlers over some deps: the serverless routes' and, with an endpoint's deps, a dedicated endpoint's. */
+export function taskHandlers(deps: ServerDeps) {
   /** Whether a task call goes through the router rather than straight to the local engine. */
   function routed(id: string, provider: string | undefined): boolean {
     if (!deps.router || provider === 'local') return false;
@@ -131,6 +132,11 @@ export function inferenceRoutes(deps: ServerDeps) {
     return openAiCall(deps, api, request, reply);
   }
 
+  return { run, byPath };
+}
+
+export function inferenceRoutes(deps: ServerDeps) {
+  const { run, byPath } = taskHandlers(deps);
   return async function routes(app: FastifyInstance) {
     app.post('/models/*', (request: FastifyRequest<{ Params: { '*': string } }>, reply) => byPath(request, reply));
     // The JS client's default provider: local models answer here; others go to a configured hf-inference provider.

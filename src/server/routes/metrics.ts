@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EndpointManager } from '../../endpoints/manager.ts';
+import { LATENCY_BUCKETS_S } from '../../endpoints/stats.ts';
 import type { Router } from '../../router/router.ts';
 import type { ServerDeps } from '../deps.ts';
 
@@ -83,6 +85,43 @@ function routerMetrics(router: Router, registry: Registry) {
   });
 }
 
+/** Dedicated endpoints: requests and latency observed as they happen, the rest read from the manager when scraped. */
+function endpointMetrics(manager: EndpointManager, registry: Registry) {
+  const requests = new Counter({ name: 'modelhost_endpoint_requests_total', help: 'Requests answered by each dedicated endpoint, by status', labelNames: ['endpoint', 'status'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'modelhost_endpoint_request_duration_seconds',
+    help: 'Time to answer a request on a dedicated endpoint',
+    labelNames: ['endpoint'],
+    buckets: LATENCY_BUCKETS_S,
+    registers: [registry],
+  });
+  manager.onRequest((name, status, seconds) => {
+    requests.inc({ endpoint: name, status: String(status) });
+    latency.observe({ endpoint: name }, seconds);
+  });
+  const perEndpoint = (name: string, help: string, labelNames: string[], fill: (g: Gauge, endpoint: string, d: ReturnType<EndpointManager['all']>[number]['deployment']) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['endpoint', ...labelNames],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const e of manager.all()) fill(this, e.name, e.deployment);
+      },
+    });
+  perEndpoint('modelhost_endpoint_queue_depth', 'Requests held for a replica (waking, replacing one)', [], (g, endpoint, d) => g.set({ endpoint }, d.queued));
+  perEndpoint('modelhost_endpoint_in_flight', 'Requests in flight or held on each endpoint (the autoscaling signal)', [], (g, endpoint, d) => g.set({ endpoint }, d.pending));
+  perEndpoint('modelhost_endpoint_replicas', 'Replicas of each endpoint by state', ['state'], (g, endpoint, d) => {
+    for (const state of ['starting', 'ready', 'draining']) g.set({ endpoint, state }, d.replicas.filter((r) => r.state === state).length);
+  });
+  perEndpoint('modelhost_endpoint_up', 'Endpoint lifecycle state (1 for the current state)', ['state'], (g, endpoint, d) => g.set({ endpoint, state: d.lifecycle }, 1));
+  perEndpoint('modelhost_endpoint_cold_starts_total', 'Starts from no ready replica (creation, resume, wake from zero)', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.coldStarts.count));
+  perEndpoint('modelhost_endpoint_cold_start_seconds_sum', 'Total time of those cold starts', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.coldStarts.sum));
+  perEndpoint('modelhost_endpoint_replica_crashes_total', 'Replicas that stopped without being asked to', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.crashes));
+  perEndpoint('modelhost_endpoint_replica_seconds_total', 'Replica-seconds run (what an hourly price is billed on)', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.replicaSeconds));
+}
+
 /**
  * Prometheus metrics: Node's defaults (event-loop lag at 1 ms precision, so that a blocked loop shows) and the
  * engine's batching counters.
@@ -127,6 +166,7 @@ export function metricsRoutes(deps: ServerDeps) {
       },
     });
     if (deps.router) routerMetrics(deps.router, registry);
+    if (deps.endpoints) endpointMetrics(deps.endpoints, registry);
     app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   };
 }

@@ -6,10 +6,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { tokens } from './001_tokens.ts';
 import { usage } from './002_usage.ts';
+import { endpoints } from './003_endpoints.ts';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001_tokens': tokens,
   '002_usage': usage,
+  '003_endpoints': endpoints,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,310 @@
+/**
+ * Dedicated endpoints: create, update, pause, resume, scale to zero and delete them, keep their lifecycle in the
+ * store, and bring every one back to its state when modelhost starts. Transitions that make no sense answer a
+ * 400 that says what to do instead.
+ */
+import { ModelhostError } from '../core/errors.ts';
+import type { ModelInfo } from '../core/model.ts';
+import { tasksServedBy, type TaskId } from '../core/tasks/index.ts';
+import { isTaskId } from '../core/tasks/types.ts';
+import type { EndpointRow, EndpointStore } from '../store/types.ts';
+import { Deployment, defaultScaling, ENDPOINT_STATES, type EndpointState, type ScalingOptions } from './deployment.ts';
+import { applyInstanceSize, mergeBody, needsRoll, parseCreate, toBody, type EndpointSpec } from './spec.ts';
+
+export interface Catalogue {
+  get(id: string): ModelInfo | undefined;
+}
+
+export interface ManagerOptions {
+  store: EndpointStore;
+  repository: Catalogue;
+  /** Base URL endpoints are reached at (`{publicUrl}/endpoints/{name}`). */
+  publicUrl: string;
+  scaling?: Partial<ScalingOptions>;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface Caller {
+  name: string;
+}
+
+const LOG_LINES = 2000;
+
+export class EndpointNotFoundError extends ModelhostError {
+  constructor(namespace: string, name: string) {
+    super('endpoint_not_found', 404, `No endpoint ${name} in namespace ${namespace}. List them with GET /api/endpoints/${namespace}.`);
+  }
+}
+
+function conflict(message: string): ModelhostError {
+  return new ModelhostError('endpoint_conflict', 400, message);
+}
+
+interface Entry {
+  deployment: Deployment;
+  row: EndpointRow;
+  logs: string[];
+  saving: Promise<void>;
+}
+
+export class EndpointManager {
+  private readonly entries = new Map<string, Entry>();
+  private readonly scaling: ScalingOptions;
+  private readonly listeners = { request: [] as ((name: string, status: number, seconds: number) => void)[] };
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.scaling = { ...defaultScaling, ...opts.scaling };
+  }
+
+  /** Every stored endpoint back to its state: running ones start their replicas, the others wait. */
+  async restore(): Promise<void> {
+    for (const row of await this.opts.store.list()) {
+      const state = (ENDPOINT_STATES as readonly string[]).includes(row.state) ? (row.state as EndpointState) : 'failed';
+      const spec = row.spec as EndpointSpec;
+      const active = (row.activeSpec ?? row.spec) as EndpointSpec;
+      const entry = this.track(row, spec, state, row.message, active);
+      const d = entry.deployment;
+      if (state === 'updateFailed') d.restartReplicas();
+      else if (state === 'running' || state === 'initializing' || state === 'pending') d.start('Endpoint is initializing after a restart of modelhost');
+      else if (state === 'updating') void d.update(spec, true).catch(() => undefined);
+      this.log('info', `endpoint ${row.name}: restored (${state})`);
+    }
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.opts.log?.(level, message);
+  }
+
+  private track(row: EndpointRow, spec: EndpointSpec, state: EndpointState, message: string, active?: EndpointSpec): Entry {
+    const entry: Entry = { row, logs: [], saving: Promise.resolve(), deployment: undefined as unknown as Deployment };
+    entry.deployment = new Deployment(
+      spec,
+      row.namespace,
+      state,
+      message,
+      {
+        changed: (d) => this.persist(entry, d),
+        model: (s) => this.opts.repository.get(s.model.repository),
+        log: (_name, line) => {
+          entry.logs.push(`${new Date().toISOString()} ${line}`);
+          if (entry.logs.length > LOG_LINES) entry.logs.splice(0, entry.logs.length - LOG_LINES);
+        },
+      },
+      this.scaling,
+      active,
+    );
+    this.entries.set(row.name, entry);
+    return entry;
+  }
+
+  /** Writes the endpoint's row after a change; writes of one endpoint never overtake each other. */
+  private persist(entry: Entry, d: Deployment): void {
+    const row: EndpointRow = {
+      ...entry.row,
+      spec: d.spec,
+      activeSpec: d.activeSpec === d.spec ? null : d.activeSpec,
+      state: d.lifecycle,
+      message: d.message,
+    };
+    const same = row.state === entry.row.state && row.message === entry.row.message && row.spec === entry.row.spec && row.activeSpec === entry.row.activeSpec;
+    if (same) return;
+    entry.row = row;
+    entry.saving = entry.saving
+      .then(() => (this.entries.get(row.name) === entry ? this.opts.store.save(row) : undefined))
+      .catch((e: unknown) => this.log('error', `endpoint ${row.name}: could not store its state: ${(e as Error).message}`));
+  }
+
+  private entry(namespace: string, name: string): Entry {
+    const e = this.entries.get(name);
+    if (!e || e.row.namespace !== namespace) throw new EndpointNotFoundError(namespace, name);
+    return e;
+  }
+
+  /** The endpoint serving `/endpoints/{name}`, whatever its namespace. */
+  serving(name: string): { deployment: Deployment; namespace: string } | undefined {
+    const e = this.entries.get(name);
+    return e && { deployment: e.deployment, namespace: e.row.namespace };
+  }
+
+  list(namespace: string): unknown[] {
+    return [...this.entries.values()].filter((e) => e.row.namespace === namespace).map((e) => this.describe(e));
+  }
+
+  all(): { name: string; namespace: string; deployment: Deployment }[] {
+    return [...this.entries.values()].map((e) => ({ name: e.row.name, namespace: e.row.namespace, deployment: e.deployment }));
+  }
+
+  get(namespace: string, name: string): unknown {
+    return this.describe(this.entry(namespace, name));
+  }
+
+  private defaultTask = (repository: string): string | undefined => this.opts.repository.get(repository)?.pipelineTag;
+
+  /** Checks what the schema cannot: the model exists here and serves the task. */
+  private checkModel(spec: EndpointSpec): void {
+    const model = this.opts.repository.get(spec.model.repository);
+    if (!model) {
+      throw new ModelhostError('bad_input', 400, `Invalid endpoint: body.model.repository: no model ${spec.model.repository} is served here (list them with GET /api/models)`);
+    }
+    const served = tasksServedBy(model.pipelineTag);
+    if (!isTaskId(spec.model.task) || !served.includes(spec.model.task as TaskId)) {
+      throw new ModelhostError('bad_input', 400, `Invalid endpoint: body.model.task: ${spec.model.repository} serves ${served.join(', ')}, not "${spec.model.task}"`);
+    }
+  }
+
+  async create(namespace: string, body: unknown, caller: Caller): Promise<unknown> {
+    const spec = parseCreate(body, this.defaultTask);
+    this.checkModel(spec);
+    if (this.entries.has(spec.name)) throw new ModelhostError('endpoint_conflict', 409, `An endpoint named ${spec.name} already exists; choose another name.`);
+    const now = new Date();
+    const row: EndpointRow = { name: spec.name, namespace, spec, activeSpec: null, state: 'pending', message: 'Endpoint is being created', createdAt: now, createdBy: caller.name, updatedAt: now, updatedBy: caller.name };
+    try {
+      await this.opts.store.create(row);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'conflict') throw new ModelhostError('endpoint_conflict', 409, `An endpoint named ${spec.name} already exists; choose another name.`);
+      throw e;
+    }
+    const entry = this.track(row, spec, 'pending', row.message);
+    entry.deployment.start();
+    this.log('info', `endpoint ${spec.name} created in ${namespace} by ${caller.name}`);
+    return this.describe(entry);
+  }
+
+  async update(namespace: string, name: string, body: unknown, caller: Caller): Promise<unknown> {
+    const entry = this.entry(namespace, name);
+    const d = entry.deployment;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ModelhostError('bad_input', 400, 'body: expected a JSON object (the fields to change)');
+    const update = body as Record<string, unknown>;
+    if (update.name !== undefined && update.name !== name) throw new ModelhostError('bad_input', 400, `Invalid endpoint: body.name: an endpoint cannot be renamed (it is ${name})`);
+    if (d.lifecycle === 'updating') throw conflict(`Endpoint ${name} is updating; wait until it is running, then update it again.`);
+    const merged = mergeBody(toBody(d.spec), update);
+    applyInstanceSize(update, merged);
+    const next = parseCreate(merged, this.defaultTask);
+    // A new model without a task takes the new model's task.
+    const newModel = (update.model as Record<string, unknown> | undefined)?.repository;
+    if (newModel !== undefined && (update.model as Record<string, unknown>).task === undefined) next.model.task = this.defaultTask(next.model.repository) ?? next.model.task;
+    this.checkModel(next);
+    entry.row = { ...entry.row, updatedAt: new Date(), updatedBy: caller.name };
+    const roll = needsRoll(d.activeSpec, next);
+    void d.update(next, roll).catch((e: unknown) => this.log('error', `endpoint ${name}: update failed: ${(e as Error).message}`));
+    this.persist(entry, d);
+    return this.describe(entry);
+  }
+
+  async pause(namespace: string, name: string): Promise<unknown> {
+    const entry = this.entry(namespace, name);
+    const d = entry.deployment;
+    if (d.lifecycle === 'paused') throw conflict(`Endpoint ${name} is already paused. Resume it with POST .../${name}/resume.`);
+    if (d.lifecycle === 'updating') throw conflict(`Endpoint ${name} is updating; pause it once the update has finished.`);
+    void d.pause();
+    return this.describe(entry);
+  }
+
+  async resume(namespace: string, name: string): Promise<unknown> {
+    const entry = this.entry(namespace, name);
+    const d = entry.deployment;
+    if (['running', 'initializing', 'pending', 'updating', 'updateFailed'].includes(d.lifecycle)) {
+      throw conflict(`Endpoint ${name} is already running (state: ${d.lifecycle}).`);
+    }
+    d.start('Endpoint is resuming');
+    return this.describe(entry);
+  }
+
+  async scaleToZero(namespace: string, name: string): Promise<unknown> {
+    const entry = this.entry(namespace, name);
+    const d = entry.deployment;
+    const refusals: Partial<Record<EndpointState, string>> = {
+      paused: `Endpoint ${name} is paused; resume it first.`,
+      scaledToZero: `Endpoint ${name} is already scaled to zero; it wakes on the next request.`,
+      failed: `Endpoint ${name} has failed; resume or update it first.`,
+      updating: `Endpoint ${name} is updating; scale it to zero once the update has finished.`,
+    };
+    const refusal = refusals[d.lifecycle];
+    if (refusal) throw conflict(refusal);
+    void d.scaleToZero();
+    return this.describe(entry);
+  }
+
+  async delete(namespace: string, name: string): Promise<void> {
+    const entry = this.entry(namespace, name);
+    this.entries.delete(name);
+    await entry.deployment.destroy();
+    await entry.saving;
+    await this.opts.store.delete(name);
+    this.log('info', `endpoint ${name} deleted`);
+  }
+
+  logs(namespace: string, name: string, tail?: number): string[] {
+    const logs = this.entry(namespace, name).logs;
+    return tail ? logs.slice(-tail) : [...logs];
+  }
+
+  metrics(namespace: string, name: string): unknown {
+    const d = this.entry(namespace, name).deployment;
+    const s = d.stats;
+    const count = (state: string) => d.replicas.filter((r) => r.state === state).length;
+    const requests = [...s.byStatus.values()].reduce((a, b) => a + b, 0);
+    const errors = [...s.byStatus.entries()].filter(([status]) => status >= 400).reduce((a, [, n]) => a + n, 0);
+    return {
+      name,
+      state: d.lifecycle,
+      replicas: { starting: count('starting'), ready: count('ready'), draining: count('draining'), target: d.targetReplica },
+      requests: { total: requests, errors, byStatus: Object.fromEntries(s.byStatus) },
+      latencySeconds: { count: s.latency.count, sum: s.latency.sum, p50: s.latency.quantile(0.5), p95: s.latency.quantile(0.95), p99: s.latency.quantile(0.99) },
+      inFlight: d.pending,
+      queueDepth: d.queued,
+      coldStarts: { count: s.coldStarts.count, averageSeconds: s.coldStartEstimate() ?? null, recentSeconds: [...s.recentColdStarts] },
+      crashes: s.crashes,
+      replicaSeconds: Math.round(s.replicaSeconds * 10) / 10,
+      replicaList: d.replicas.map((r) => ({ id: r.id, state: r.state, pid: r.pid ?? null, inFlight: r.inflight, rssMb: Math.round(r.rssBytes / 1024 ** 2) })),
+    };
+  }
+
+  onRequest(listener: (name: string, status: number, seconds: number) => void): void {
+    this.listeners.request.push(listener);
+  }
+
+  /** The serving route reports each answered request here. */
+  recordRequest(name: string, status: number, seconds: number): void {
+    this.entries.get(name)?.deployment.stats.request(status, seconds);
+    for (const l of this.listeners.request) l(name, status, seconds);
+  }
+
+  /** The endpoint in the shape of Hugging Face's Inference Endpoints API (hf-protocol.md §5.3). */
+  private describe(entry: Entry): unknown {
+    const d = entry.deployment;
+    const spec = d.spec;
+    const running = d.lifecycle === 'running' || d.lifecycle === 'updateFailed' || (d.lifecycle === 'updating' && d.readyReplica > 0);
+    return {
+      name: spec.name,
+      type: spec.type,
+      accountId: null,
+      provider: spec.provider,
+      healthRoute: '/health',
+      compute: { ...spec.compute, id: `${spec.compute.instanceType}-${spec.compute.instanceSize}` },
+      model: spec.model,
+      ...(spec.route ? { route: spec.route } : {}),
+      tags: spec.tags,
+      status: {
+        state: d.lifecycle,
+        message: d.message,
+        ...(running ? { url: `${this.opts.publicUrl}/endpoints/${spec.name}` } : {}),
+        readyReplica: d.readyReplica,
+        targetReplica: d.targetReplica,
+        private: null,
+        createdAt: entry.row.createdAt.toISOString(),
+        createdBy: { id: entry.row.createdBy, name: entry.row.createdBy },
+        updatedAt: entry.row.updatedAt.toISOString(),
+        updatedBy: { id: entry.row.updatedBy, name: entry.row.updatedBy },
+      },
+    };
+  }
+
+  /** Stops every replica, leaving each endpoint's stored state as it is (modelhost restarts it). */
+  async close(): Promise<void> {
+    await Promise.all([...this.entries.values()].map(async (e) => {
+      await e.deployment.close();
+      await e.saving;
+    }));
+  }
+}

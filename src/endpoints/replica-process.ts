@@ -1,0 +1,125 @@
+/**
+ * A dedicated endpoint's replica: one process hosting one model, apart from modelhost and from every other
+ * endpoint, so that its load, crash or memory cannot touch them. The model runs on this process's main
+ * thread (nothing else runs here), and whatever arrived while a batch ran forms the next batch.
+ */
+import stringify from 'safe-stable-stringify';
+import { ModelhostError, type SerializedError } from '../core/errors.ts';
+import type { ModelInfo } from '../core/model.ts';
+import { taskSpec, type TaskId } from '../core/tasks/index.ts';
+import type { LoadedModel } from '../engine/runtime.ts';
+import { loadRuntime } from '../engine/runtimes/index.ts';
+import type { FromReplica, ToReplica } from './replica-protocol.ts';
+
+if (!process.send) throw new Error('replica-process.ts must be started with child_process.fork');
+
+function send(msg: FromReplica): void {
+  process.send!(msg);
+}
+
+function serialize(e: unknown): SerializedError {
+  if (e instanceof ModelhostError) return e.toJSON();
+  const message = e instanceof Error ? e.message : String(e);
+  // Library errors may hold paths: modelhost logs them and shows callers a generic message.
+  return { name: 'Error', code: 'inference_failed', status: 500, message, extra: { internal: true } };
+}
+
+interface Item {
+  id: number;
+  input: unknown;
+  stream: boolean;
+}
+interface Queue {
+  task: TaskId;
+  params: Record<string, unknown>;
+  items: Item[];
+}
+
+let model: LoadedModel | undefined;
+let maxBatchSize = 32;
+let busy = false;
+const queues = new Map<string, Queue>();
+
+async function load(info: ModelInfo): Promise<void> {
+  const started = performance.now();
+  try {
+    const runtime = await loadRuntime(info.runtime);
+    model = await runtime.load(info);
+    send({ type: 'ready', ms: performance.now() - started });
+  } catch (e) {
+    console.error(`loading ${info.id} failed: ${e instanceof Error ? e.message : String(e)}`);
+    send({ type: 'load-failed', error: serialize(e) });
+  }
+}
+
+function enqueue(msg: Extract<ToReplica, { type: 'run' }>): void {
+  // Streamed runs and tasks that cannot share a forward pass queue alone, under their own key.
+  const alone = msg.stream || !taskSpec(msg.task).batchable || msg.inputs.length !== 1;
+  const key = alone ? `#${msg.id}` : `${msg.task}\u0000${stringify(msg.params)}`;
+  let queue = queues.get(key);
+  if (!queue) queues.set(key, (queue = { task: msg.task, params: msg.params, items: [] }));
+  if (alone) queue.items.push({ id: msg.id, input: msg.inputs, stream: msg.stream });
+  else queue.items.push({ id: msg.id, input: msg.inputs[0], stream: false });
+  // Messages that arrive in the same turn join one batch.
+  if (!busy) setImmediate(next);
+}
+
+async function next(): Promise<void> {
+  if (busy || !model) return;
+  const first = queues.entries().next();
+  if (first.done) return;
+  const [key, queue] = first.value;
+  const alone = key.startsWith('#');
+  const batch = queue.items.splice(0, alone ? 1 : maxBatchSize);
+  if (queue.items.length === 0) queues.delete(key);
+  busy = true;
+  const started = performance.now();
+  try {
+    if (alone) {
+      const item = batch[0]!;
+      const emit = item.stream ? (event: unknown) => send({ type: 'event', id: item.id, event }) : undefined;
+      const outputs = await model.run(queue.task, item.input as unknown[], queue.params, emit);
+      send({ type: 'result', id: item.id, outputs, ms: performance.now() - started });
+    } else {
+      await runBatch(queue, batch, started);
+    }
+  } catch (e) {
+    for (const item of batch) send({ type: 'failed', id: item.id, error: serialize(e) });
+  } finally {
+    busy = false;
+    setImmediate(next);
+  }
+}
+
+/** A batch refused for its input (a 4xx) runs again item by item, so a bad input fails only its own request. */
+async function runBatch(queue: Queue, batch: Item[], started: number): Promise<void> {
+  let outputs: unknown[];
+  try {
+    outputs = await model!.run(queue.task, batch.map((b) => b.input), queue.params);
+  } catch (e) {
+    if (batch.length === 1 || !(e instanceof ModelhostError) || e.status >= 500) throw e;
+    for (const item of batch) {
+      try {
+        const [output] = await model!.run(queue.task, [item.input], queue.params);
+        send({ type: 'result', id: item.id, outputs: [output], ms: performance.now() - started });
+      } catch (itemError) {
+        send({ type: 'failed', id: item.id, error: serialize(itemError) });
+      }
+    }
+    return;
+  }
+  batch.forEach((item, i) => send({ type: 'result', id: item.id, outputs: [outputs[i]], ms: performance.now() - started }));
+}
+
+process.on('message', (msg: ToReplica) => {
+  if (msg.type === 'load') {
+    maxBatchSize = msg.maxBatchSize;
+    void load(msg.model);
+  } else if (msg.type === 'run') {
+    if (!model) send({ type: 'failed', id: msg.id, error: serialize(new Error('the replica has no model loaded yet')) });
+    else enqueue(msg);
+  }
+});
+// The parent going away (crash, SIGKILL) closes the channel: a replica never outlives modelhost.
+process.on('disconnect', () => process.exit(0));
+setInterval(() => send({ type: 'stats', rssBytes: process.memoryUsage.rss() }), 1000).unref();

@@ -1,0 +1,109 @@
+/**
+ * Serving dedicated endpoints at `/endpoints/{name}`: the serverless task payloads (`POST /endpoints/{name}`,
+ * `.../pipeline/{task}`), `/v1/completions` and `/v1/embeddings`, and `GET .../health` (the `healthRoute` clients
+ * probe before they call). Each endpoint checks its own access type and has its own concurrency limit; shared
+ * tier limits do not apply.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ModelhostError } from '../../core/errors.ts';
+import type { Deployment } from '../../endpoints/deployment.ts';
+import { AuthError } from '../../auth/guard.ts';
+import { parseJsonObject } from '../body.ts';
+import { ResponseCache } from '../cache.ts';
+import type { ServerDeps } from '../deps.ts';
+import { handleCompletion } from './completions.ts';
+import { handleEmbeddings } from './embeddings.ts';
+import { taskHandlers } from './inference.ts';
+
+const noCache = new ResponseCache(0, 0);
+
+/** The serverless routes' deps, with the endpoint's replicas as the engine and its one model as the repository. */
+function endpointDeps(deps: ServerDeps, d: Deployment): ServerDeps {
+  const model = () => deps.repository.get(d.activeSpec.model.repository);
+  return {
+    ...deps,
+    repository: { get: (id) => (id === d.activeSpec.model.repository ? model() : undefined), list: () => [model()].filter((m) => m !== undefined) },
+    engine: d,
+    cache: noCache,
+    router: undefined,
+    access: undefined,
+    // Hugging Face's behaviour: without X-Scale-Up-Timeout (or wait_for_model) a sleeping endpoint answers 503.
+    config: { ...deps.config, waitForModelByDefault: false },
+  };
+}
+
+export function endpointServingRoutes(deps: ServerDeps) {
+  const cached = new WeakMap<Deployment, { deps: ServerDeps; handlers: ReturnType<typeof taskHandlers> }>();
+  function forDeployment(d: Deployment) {
+    let c = cached.get(d);
+    if (!c) {
+      const epDeps = endpointDeps(deps, d);
+      c = { deps: epDeps, handlers: taskHandlers(epDeps) };
+      cached.set(d, c);
+    }
+    return c;
+  }
+
+  function find(name: string) {
+    const found = deps.endpoints?.serving(name);
+    if (!found) throw new ModelhostError('endpoint_not_found', 404, `No endpoint named ${name}. List yours with GET /api/endpoints/{namespace}.`);
+    return found;
+  }
+
+  /** Public: anyone. Protected: any valid token. Private: only tokens of the endpoint's owner with the endpoints scope. */
+  async function checkAccess(request: FastifyRequest, d: Deployment, namespace: string): Promise<void> {
+    const access = deps.access;
+    if (!access || access.off || d.spec.type === 'public') return;
+    if (d.spec.type !== 'private') {
+      await access.guard.authenticate(request.headers.authorization, 'inference');
+      return;
+    }
+    if (!request.headers.authorization) throw new AuthError(401, `Endpoint ${d.name} is private: send "Authorization: Bearer mh_..." with a token of its owner.`);
+    const p = await access.guard.authenticate(request.headers.authorization, 'endpoints');
+    if (p.anonymous) throw new AuthError(401, `Endpoint ${d.name} is private: send a modelhost token (mh_...) of its owner.`);
+    if (p.owner !== namespace) throw new AuthError(403, `Endpoint ${d.name} is private to its owner; this token belongs to "${p.owner}".`);
+  }
+
+  async function serve(request: FastifyRequest<{ Params: { name: string; '*'?: string } }>, reply: FastifyReply) {
+    const { deployment: d, namespace } = find(request.params.name);
+    await checkAccess(request, d, namespace);
+    const started = performance.now();
+    reply.raw.once('close', () => deps.endpoints?.recordRequest(d.name, reply.raw.statusCode, (performance.now() - started) / 1000));
+    const { deps: epDeps, handlers } = forDeployment(d);
+    const id = d.activeSpec.model.repository;
+    const rest = (request.params['*'] ?? '').split('/').filter(Boolean).join('/');
+    if (rest === '') return handlers.run(request, reply, id, d.activeSpec.model.task as never);
+    if (rest.startsWith('pipeline/')) return handlers.byPath(Object.assign(request, { params: { '*': `${id}/${rest}` } }), reply);
+    if (rest === 'v1/completions' || rest === 'v1/embeddings') {
+      // The endpoint names its model: a body may leave `model` out or name anything (as with TGI and TEI).
+      request.body = Buffer.from(JSON.stringify({ ...parseJsonObject(request.body as Buffer | undefined), model: id }));
+      return rest === 'v1/completions' ? handleCompletion(epDeps, request, reply, id) : handleEmbeddings(epDeps, request, reply);
+    }
+    if (rest === 'v1/chat/completions') {
+      throw new ModelhostError('task_not_supported', 404, `Endpoint ${d.name} runs ${id} on the local engine, which has no chat models; use /v1/completions or the task payload.`);
+    }
+    return reply.code(404).send({ error: `No route ${request.method} /endpoints/${d.name}/${rest}. Use POST /endpoints/${d.name} with the task payload.` });
+  }
+
+  return async function routes(app: FastifyInstance) {
+    if (!deps.endpoints) return;
+    // The task handlers name the engine they ran on ('local'); here that engine is the endpoint's replicas.
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const name = (request.params as { name?: string }).name;
+      if (name) reply.header('x-modelhost-provider', `endpoint:${name}`);
+      done(null, payload);
+    });
+    app.post('/endpoints/:name', serve);
+    app.post('/endpoints/:name/*', serve);
+    app.get<{ Params: { name: string } }>('/endpoints/:name/health', async (request, reply) => {
+      const { deployment: d } = find(request.params.name);
+      const ready = d.readyReplica > 0;
+      return reply.code(ready ? 200 : 503).send(ready ? { status: 'ok', readyReplica: d.readyReplica } : { error: `Endpoint ${d.name} is ${d.lifecycle}: ${d.message}` });
+    });
+    app.get<{ Params: { name: string } }>('/endpoints/:name/v1/models', async (request) => {
+      const { deployment: d, namespace } = find(request.params.name);
+      await checkAccess(request, d, namespace);
+      return { object: 'list', data: [{ id: d.activeSpec.model.repository, object: 'model', created: 0, owned_by: namespace }] };
+    });
+  };
+}

@@ -1,0 +1,62 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TestServer } from '../helpers/server.ts';
+import { api, call, processAlive, startEndpointServer } from './helpers.ts';
+
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.close().catch(() => undefined);
+});
+
+describe('endpoints across a restart of modelhost', () => {
+  it('every endpoint comes back in its state and serves', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'modelhost-endpoints-restart-'));
+    const first = await startEndpointServer({ dataDir });
+    servers.push(first);
+    const a = api(first);
+    const body = (name: string, extra: object = {}) => ({ name, type: 'public', model: { repository: 'tiny/bert-sentiment' }, ...extra });
+    await a.create(body('stays-up'));
+    await a.create(body('stays-paused'));
+    await a.create(body('stays-asleep', { compute: { scaling: { minReplica: 0, maxReplica: 1 } } }));
+    await a.create(body('two-replicas', { compute: { scaling: { minReplica: 2, maxReplica: 2 } } }));
+    for (const n of ['stays-up', 'stays-paused', 'stays-asleep']) await a.until(n, 'running');
+    await a.until('two-replicas', 'running', 2);
+    await a.action('stays-paused', 'pause');
+    await a.action('stays-asleep', 'scale-to-zero');
+    await a.until('stays-paused', 'paused');
+    await a.until('stays-asleep', 'scaledToZero');
+    const reference = (await call(first, 'stays-up', { inputs: 'what a day' })).json;
+    const pids = ((await a.metrics('stays-up')).json.replicaList as { pid: number }[]).map((r) => r.pid);
+
+    await first.close();
+    servers.pop();
+    // Stopping modelhost stops its replicas.
+    expect(pids.every((p) => !processAlive(p))).toBe(true);
+
+    const second = await startEndpointServer({ dataDir });
+    servers.push(second);
+    const b = api(second);
+    const states = Object.fromEntries(((await b.list()).json.items as { name: string; status: { state: string } }[]).map((e) => [e.name, e.status.state]));
+    expect(states['stays-paused']).toBe('paused');
+    expect(states['stays-asleep']).toBe('scaledToZero');
+    expect(['initializing', 'running']).toContain(states['stays-up']);
+    await b.until('stays-up', 'running');
+    await b.until('two-replicas', 'running', 2);
+    const again = await call(second, 'stays-up', { inputs: 'what a day' });
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(reference);
+    expect((await call(second, 'two-replicas', { inputs: 'what a day' })).json).toEqual(reference);
+    // The sleeping one wakes on a request; the paused one refuses until resumed.
+    expect((await call(second, 'stays-asleep', { inputs: 'what a day' }, { 'x-scale-up-timeout': '60' })).json).toEqual(reference);
+    expect((await call(second, 'stays-paused', { inputs: 'what a day' })).status).toBe(503);
+    await b.action('stays-paused', 'resume');
+    await b.until('stays-paused', 'running');
+    expect((await call(second, 'stays-paused', { inputs: 'what a day' })).json).toEqual(reference);
+    // Its configuration and history survived too.
+    const kept = (await b.get('two-replicas')).json;
+    expect(kept.compute.scaling).toMatchObject({ minReplica: 2, maxReplica: 2 });
+    expect(kept.status.createdAt).toBe((await b.get('two-replicas')).json.status.createdAt);
+  });
+});
