@@ -107,6 +107,12 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const app = await buildApp(deps, { logger: opts.logger });
   logger.app = app;
   for (const w of repository.warnings) app.log.warn(`skipped model folder ${w.dir}: ${w.reason}`);
+  // An endpoint with route.port also answers on that port, at its root, with the same routes and errors.
+  endpoints.setPortOpener(async (name, port) => {
+    const own = await buildApp(deps, { logger: false, endpointAtRoot: name });
+    await own.listen({ host: config.host, port });
+    return () => own.close();
+  });
   await endpoints.restore();
   for (const w of warnings) app.log.warn(w);
   if (routerFile.providers.length) app.log.info(`router: ${routerFile.providers.length} providers, ${routerFile.models.length} routed models (GET /api/providers)`);

@@ -40,7 +40,11 @@ function conflict(message: string): ModelhostError {
   return new ModelhostError('endpoint_conflict', 400, message);
 }
 
+/** Opens an endpoint's own port (composition root: an app serving only that endpoint); resolves to its closer. */
+export type PortOpener = (name: string, port: number) => Promise<() => Promise<void>>;
+
 interface Entry {
+  closePort?: () => Promise<void>;
   deployment: Deployment;
   row: EndpointRow;
   logs: string[];
@@ -50,10 +54,35 @@ interface Entry {
 export class EndpointManager {
   private readonly entries = new Map<string, Entry>();
   private readonly scaling: ScalingOptions;
+  private portOpener: PortOpener | undefined;
   private readonly listeners = { request: [] as ((name: string, status: number, seconds: number) => void)[] };
 
   constructor(private readonly opts: ManagerOptions) {
     this.scaling = { ...defaultScaling, ...opts.scaling };
+  }
+
+  /** Set once the HTTP app exists: endpoints with `route.port` get their own listener. */
+  setPortOpener(open: PortOpener): void {
+    this.portOpener = open;
+  }
+
+  private async openPort(entry: Entry): Promise<void> {
+    const port = entry.deployment.spec.route?.port;
+    const open = this.portOpener;
+    if (!port || !open || entry.closePort) return;
+    try {
+      entry.closePort = await open(entry.row.name, port);
+      entry.logs.push(`${new Date().toISOString()} serving on its own port ${port}`);
+    } catch (e) {
+      this.log('error', `endpoint ${entry.row.name}: cannot listen on port ${port}: ${(e as Error).message}`);
+      entry.logs.push(`${new Date().toISOString()} cannot listen on port ${port}: ${(e as Error).message}`);
+    }
+  }
+
+  private async closePort(entry: Entry): Promise<void> {
+    const close = entry.closePort;
+    entry.closePort = undefined;
+    await close?.().catch(() => undefined);
   }
 
   /** Every stored endpoint back to its state: running ones start their replicas, the others wait. */
@@ -67,6 +96,7 @@ export class EndpointManager {
       if (state === 'updateFailed') d.restartReplicas();
       else if (state === 'running' || state === 'initializing' || state === 'pending') d.start('Endpoint is initializing after a restart of modelhost');
       else if (state === 'updating') void d.update(spec, true).catch(() => undefined);
+      await this.openPort(entry);
       this.log('info', `endpoint ${row.name}: restored (${state})`);
     }
   }
@@ -166,6 +196,7 @@ export class EndpointManager {
     }
     const entry = this.track(row, spec, 'pending', row.message);
     entry.deployment.start();
+    await this.openPort(entry);
     this.log('info', `endpoint ${spec.name} created in ${namespace} by ${caller.name}`);
     return this.describe(entry);
   }
@@ -188,6 +219,9 @@ export class EndpointManager {
     const roll = needsRoll(d.activeSpec, next);
     void d.update(next, roll).catch((e: unknown) => this.log('error', `endpoint ${name}: update failed: ${(e as Error).message}`));
     this.persist(entry, d);
+    if (entry.closePort && next.route?.port !== undefined) await this.closePort(entry);
+    if (!next.route?.port) await this.closePort(entry);
+    await this.openPort(entry);
     return this.describe(entry);
   }
 
@@ -228,6 +262,7 @@ export class EndpointManager {
   async delete(namespace: string, name: string): Promise<void> {
     const entry = this.entry(namespace, name);
     this.entries.delete(name);
+    await this.closePort(entry);
     await entry.deployment.destroy();
     await entry.saving;
     await this.opts.store.delete(name);
@@ -303,6 +338,7 @@ export class EndpointManager {
   /** Stops every replica, leaving each endpoint's stored state as it is (modelhost restarts it). */
   async close(): Promise<void> {
     await Promise.all([...this.entries.values()].map(async (e) => {
+      await this.closePort(e);
       await e.deployment.close();
       await e.saving;
     }));

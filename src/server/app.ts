@@ -33,6 +33,8 @@ export const exposedHeaders = [
 
 export interface AppOptions {
   logger?: boolean | object;
+  /** Serve only this dedicated endpoint, at the root of the app (an endpoint's own port). */
+  endpointAtRoot?: string;
 }
 
 /** Builds the HTTP app from injected parts; it never constructs engines or repositories itself. */
@@ -51,6 +53,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
     // carry it themselves.
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
+    ...(opts.endpointAtRoot ? { rewriteUrl: (req: { url?: string }) => `/endpoints/${opts.endpointAtRoot}${req.url === '/' ? '' : (req.url ?? '')}` } : {}),
   });
 
   // Every body arrives as bytes; src/server/body.ts decides what it is, so bad JSON gets our own 400.
