@@ -14,6 +14,9 @@ import { EndpointStats } from './stats.ts';
 export const ENDPOINT_STATES = ['pending', 'initializing', 'updating', 'updateFailed', 'running', 'paused', 'failed', 'scaledToZero'] as const;
 export type EndpointState = (typeof ENDPOINT_STATES)[number];
 
+const CRASH_LOOP_WINDOW_MS = 60_000;
+const MAX_CRASH_BACKOFF_MS = 30_000;
+
 export interface ScalingOptions {
   /** How often load is sampled and scaling decided. */
   tickMs: number;
@@ -79,6 +82,8 @@ export class Deployment implements EngineApi {
   private wakeStartedAt: number | undefined;
   private readyWaiters = new Set<() => void>();
   private rolling = false;
+  private crashTimes: number[] = [];
+  private backoff: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -210,7 +215,17 @@ export class Deployment implements EngineApi {
     if (this.lifecycle === 'paused' || this.lifecycle === 'scaledToZero' || this.lifecycle === 'failed' || this.closed) return;
     if (replica.readyAt === 0) this.startFailures++;
     if (this.startFailures >= this.opts.maxStartFailures) return this.failAll(`Replicas keep stopping while starting (last: ${why})`);
-    this.replace();
+    // A replica that keeps dying after it started is replaced with a growing delay, not in a tight loop.
+    const now = Date.now();
+    this.crashTimes = [...this.crashTimes.filter((t) => t > now - CRASH_LOOP_WINDOW_MS), now];
+    const delayMs = this.crashTimes.length >= 3 ? Math.min(MAX_CRASH_BACKOFF_MS, 1000 * 2 ** (this.crashTimes.length - 3)) : 0;
+    if (delayMs > 0) {
+      this.log(`crash loop: ${this.crashTimes.length} replicas lost in the last minute; replacing this one in ${delayMs / 1000} s`);
+      clearTimeout(this.backoff);
+      this.backoff = setTimeout(() => {
+        if (this.lifecycle === 'running' || this.lifecycle === 'initializing' || this.lifecycle === 'updateFailed') this.replace();
+      }, delayMs);
+    } else this.replace();
     if (this.readyReplica === 0 && this.lifecycle === 'running') this.set('initializing', `Replacing replica ${replica.id} (${why})`);
     else this.hooks.changed(this);
   }
@@ -312,6 +327,7 @@ export class Deployment implements EngineApi {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.tick);
+    clearTimeout(this.backoff);
     this.rejectHeld(new ModelhostError('endpoint_unavailable', 503, 'The server is shutting down'));
     await Promise.all(this.replicas.map((r) => r.stop(Math.min(this.opts.drainMs, 5000))));
   }

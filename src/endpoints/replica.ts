@@ -63,6 +63,8 @@ export class Replica {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private expectedExit = false;
+  /** Why modelhost killed it, when it did (over its memory budget). */
+  private killReason: string | undefined;
   private exited: Promise<void>;
 
   constructor(
@@ -130,7 +132,8 @@ export class Replica {
       case 'stats':
         this.rssBytes = msg.rssBytes;
         if (msg.rssBytes > this.opts.memoryBytes) {
-          this.hooks.log(this, `memory ${Math.round(msg.rssBytes / 1024 ** 2)} MB is over the budget of ${Math.round(this.opts.memoryBytes / 1024 ** 2)} MB: stopping it`);
+          this.killReason = `used ${Math.round(msg.rssBytes / 1024 ** 2)} MB, over its memory budget of ${Math.round(this.opts.memoryBytes / 1024 ** 2)} MB (compute.memoryMb)`;
+          this.hooks.log(this, `${this.killReason}: stopping it`);
           this.child.kill('SIGKILL');
         }
         return;
@@ -155,7 +158,7 @@ export class Replica {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const was = this.state;
     this.state = 'stopped';
-    const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    const why = this.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`);
     for (const p of this.pending.values()) {
       p.reject(new ReplicaLostError(`The replica serving this request stopped (${why})`, !p.sentEvents));
     }

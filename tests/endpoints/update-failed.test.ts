@@ -52,3 +52,16 @@ describe('an update that cannot start', () => {
     expect(r.json.error).toMatch(/has failed/);
   });
 });
+
+describe('a replica over its memory budget', () => {
+  it('is stopped and the endpoint says why', async () => {
+    const a = api(s);
+    // 128 MB is below what any Node process with onnxruntime holds: every replica goes over it.
+    await a.create({ name: 'greedy', type: 'public', model: { repository: 'tiny/bert-sentiment' }, compute: { memoryMb: 128 } });
+    await expect
+      .poll(async () => (await a.logs('greedy')).text, { timeout: 30_000, interval: 200 })
+      .toMatch(/used \d+ MB, over its memory budget of 128 MB \(compute\.memoryMb\)/);
+    await expect.poll(async () => (await a.metrics('greedy')).json.crashes, { timeout: 30_000, interval: 200 }).toBeGreaterThan(0);
+    await a.remove('greedy');
+  });
+});
