@@ -108,18 +108,18 @@ describe.each(BACKENDS)('store on $name', ({ kind, create, query }) => {
       const store = await open();
       expect(store.kind).toBe(kind);
       const names = async () => (await query(database.url, 'select name from kysely_migration order by name')).map((r) => r.name);
-      expect(await names()).toEqual(['001_tokens', '002_usage']);
+      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints']);
       await store.tokens.create(token(1));
       await store.close();
       const again = await open();
-      expect(await names()).toEqual(['001_tokens', '002_usage']);
+      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints']);
       expect(await again.tokens.count()).toBe(1);
     });
 
     it('lets two instances start at once on a new database; the schema is applied by one', async () => {
       const [a, b] = await Promise.all([open(), open()]);
       const rows = await query(database.url, 'select name from kysely_migration');
-      expect(rows).toHaveLength(2);
+      expect(rows).toHaveLength(3);
       await a!.tokens.create(token(1));
       expect(await b!.tokens.count()).toBe(1);
     });
@@ -134,6 +134,48 @@ describe.each(BACKENDS)('store on $name', ({ kind, create, query }) => {
       expect(names).toEqual(expect.arrayContaining(['usage_at', 'usage_token_at']));
       // The unique constraint on tokens.hash makes an index whose name each database picks.
       expect(names.some((n) => n.includes('tokens') && (n.includes('hash') || n.includes('autoindex')))).toBe(true);
+    });
+  });
+
+  describe('endpoints', () => {
+    const row = (name: string, namespace = 'alice') => ({
+      name,
+      namespace,
+      spec: { name, model: { repository: 'tiny/bert-sentiment' }, nested: { list: [1, 2] } },
+      activeSpec: null,
+      state: 'running',
+      message: 'Endpoint is running',
+      createdAt: new Date(T0),
+      createdBy: 'alice',
+      updatedAt: new Date(T0),
+      updatedBy: 'alice',
+    });
+
+    it('creates, saves, lists by namespace and deletes; names are unique', async () => {
+      const store = await open();
+      await store.endpoints.create(row('one'));
+      await store.endpoints.create(row('two', 'bob'));
+      await expect(store.endpoints.create(row('one', 'bob'))).rejects.toMatchObject({ code: 'conflict' });
+      expect(await store.endpoints.get('one')).toEqual(row('one'));
+      expect((await store.endpoints.list('alice')).map((e) => e.name)).toEqual(['one']);
+      expect((await store.endpoints.list()).map((e) => e.name)).toEqual(['one', 'two']);
+      const saved = { ...row('one'), state: 'paused', message: 'Endpoint is paused', activeSpec: { old: true }, updatedAt: new Date(T0 + 5), updatedBy: 'ops', createdBy: 'mallory' };
+      await store.endpoints.save(saved);
+      const got = await store.endpoints.get('one');
+      expect(got).toMatchObject({ state: 'paused', message: 'Endpoint is paused', activeSpec: { old: true }, updatedBy: 'ops' });
+      expect(got?.updatedAt.getTime()).toBe(T0 + 5);
+      expect(got?.createdBy).toBe('alice'); // creation fields are never rewritten
+      expect(await store.endpoints.delete('one')).toBe(true);
+      expect(await store.endpoints.delete('one')).toBe(false);
+      expect(await store.endpoints.get('one')).toBeUndefined();
+    });
+
+    it('keeps endpoints across a reopen', async () => {
+      const store = await open();
+      await store.endpoints.create(row('kept'));
+      await store.close();
+      const again = await open();
+      expect(await again.endpoints.get('kept')).toEqual(row('kept'));
     });
   });
 
