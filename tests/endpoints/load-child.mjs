@@ -1,3 +1,4 @@
+/* global fetch */
 // Closed-loop load from its own process (as real clients would be): `concurrency` loops POST `body` to `url`
 // until the parent sends "stop", then report how many answers were 200 and the other statuses.
 const [url, concurrency, body] = process.argv.slice(2);
