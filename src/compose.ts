@@ -72,6 +72,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const endpoints = new EndpointManager({
     store: store.endpoints,
     repository,
+    router,
     publicUrl,
     scaling: {
       scaleUpWindowMs: config.endpointScaleUpWindowSeconds * 1000,

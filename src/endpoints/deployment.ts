@@ -47,6 +47,8 @@ export interface DeploymentHooks {
   /** The state, message or replica counts changed: store them. */
   changed(d: Deployment): void;
   model(spec: EndpointSpec): ModelInfo | undefined;
+  /** The spec's model is served by the router (a hosted provider), not by replica processes. */
+  routed(spec: EndpointSpec): boolean;
   log(name: string, line: string): void;
 }
 
@@ -106,13 +108,20 @@ export class Deployment implements EngineApi {
     return this.spec.name;
   }
 
+  /** Served through the router by a hosted provider: no replica processes, one virtual replica while running. */
+  get routed(): boolean {
+    return this.hooks.routed(this.activeSpec);
+  }
+
   get readyReplica(): number {
+    if (this.routed) return this.lifecycle === 'running' || this.lifecycle === 'updateFailed' ? 1 : 0;
     return this.replicas.filter((r) => r.state === 'ready').length;
   }
 
   /** Replicas this endpoint means to have now. */
   get targetReplica(): number {
     if (this.lifecycle === 'paused' || this.lifecycle === 'scaledToZero' || this.lifecycle === 'failed') return 0;
+    if (this.routed) return 1;
     return Math.max(this.live().length, this.floor());
   }
 
@@ -141,6 +150,10 @@ export class Deployment implements EngineApi {
 
   /** Starts (or restarts) serving: the minimum number of replicas, at least one. */
   start(message = 'Endpoint is initializing'): void {
+    if (this.routed) {
+      const provider = this.activeSpec.model.provider;
+      return this.set('running', `Endpoint is running (served by ${provider ? `provider ${provider}` : 'the router'})`);
+    }
     this.startFailures = 0;
     this.wakeStartedAt = performance.now();
     this.set('initializing', message);
@@ -149,6 +162,7 @@ export class Deployment implements EngineApi {
 
   /** Starts the minimum of replicas without a state change (an endpoint restored as updateFailed still serves). */
   restartReplicas(): void {
+    if (this.routed) return;
     this.wakeStartedAt = performance.now();
     while (this.live().length < this.floor()) if (!this.spawn(this.activeSpec)) return;
   }
@@ -273,6 +287,13 @@ export class Deployment implements EngineApi {
   /** Applies a new spec: scaling alone adjusts the replica count; a new model or size rolls replicas one by one. */
   async update(next: EndpointSpec, roll: boolean): Promise<void> {
     this.spec = next;
+    if (this.routed || this.hooks.routed(next)) {
+      // Nothing to roll: a routed endpoint has no replicas (and one switching kinds starts afresh).
+      this.activeSpec = next;
+      await this.stopReplicas(this.replicas, this.opts.drainMs);
+      if (this.lifecycle === 'paused' || this.lifecycle === 'scaledToZero') return this.hooks.changed(this);
+      return this.start('Endpoint is initializing with the new configuration');
+    }
     const idle = this.lifecycle === 'paused' || this.lifecycle === 'scaledToZero';
     if (!roll || idle || this.live().length === 0) {
       this.activeSpec = next;
@@ -465,6 +486,26 @@ export class Deployment implements EngineApi {
     return false;
   }
 
+  /**
+   * A request to a routed endpoint: wakes it if it sleeps, refuses it when paused or failed, counts it against
+   * the endpoint's concurrency limit. Returns the release to call when it is answered.
+   */
+  admitRouted(): () => void {
+    this.lastRequestAt = Date.now();
+    if (this.lifecycle === 'paused' || this.lifecycle === 'failed') throw this.unavailable();
+    if (this.lifecycle === 'scaledToZero') this.start('Endpoint woke on a request');
+    const limit = this.activeSpec.compute.scaling.maxConcurrentRequests;
+    if (this.outstanding >= limit) {
+      throw new OverloadedError(`Endpoint ${this.name} has ${this.outstanding} requests in flight, its limit (compute.scaling.maxConcurrentRequests); retry later`);
+    }
+    this.outstanding++;
+    let released = false;
+    return () => {
+      if (!released) this.outstanding--;
+      released = true;
+    };
+  }
+
   /** Requests in flight or waiting (the autoscaler's signal). */
   get pending(): number {
     return this.outstanding;
@@ -484,6 +525,12 @@ export class Deployment implements EngineApi {
     while (this.samples.length > 0 && this.samples[0]!.at < now - this.opts.scaleUpWindowMs) this.samples.shift();
     if (this.lifecycle !== 'running' || this.rolling) return;
     const s = this.activeSpec.compute.scaling;
+    if (this.routed) {
+      if (s.minReplica === 0 && s.scaleToZeroTimeout && this.outstanding === 0 && now - this.lastRequestAt > s.scaleToZeroTimeout * 60_000) {
+        void this.scaleToZero(`Scaled to zero after ${s.scaleToZeroTimeout} minute(s) without requests`);
+      }
+      return;
+    }
     const live = this.live();
     const starting = live.some((r) => r.state === 'starting');
     const avg = this.samples.reduce((n, x) => n + x.load, 0) / Math.max(1, this.samples.length);

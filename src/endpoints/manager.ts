@@ -15,9 +15,17 @@ export interface Catalogue {
   get(id: string): ModelInfo | undefined;
 }
 
+/** What the manager needs of the router: which models it maps and to which providers. */
+export interface RoutedCatalogue {
+  isRouted(id: string): boolean;
+  modelEntry(id: string): { task: string; providers: { provider: string }[] } | undefined;
+}
+
 export interface ManagerOptions {
   store: EndpointStore;
   repository: Catalogue;
+  /** Models served by hosted providers through the router: an endpoint may name one instead of a local model. */
+  router?: RoutedCatalogue;
   /** Base URL endpoints are reached at (`{publicUrl}/endpoints/{name}`). */
   publicUrl: string;
   scaling?: Partial<ScalingOptions>;
@@ -115,6 +123,7 @@ export class EndpointManager {
       {
         changed: (d) => this.persist(entry, d),
         model: (s) => this.opts.repository.get(s.model.repository),
+        routed: (s) => this.isRouted(s),
         log: (_name, line) => {
           entry.logs.push(`${new Date().toISOString()} ${line}`);
           if (entry.logs.length > LOG_LINES) entry.logs.splice(0, entry.logs.length - LOG_LINES);
@@ -168,13 +177,33 @@ export class EndpointManager {
     return this.describe(this.entry(namespace, name));
   }
 
-  private defaultTask = (repository: string): string | undefined => this.opts.repository.get(repository)?.pipelineTag;
+  private defaultTask = (repository: string): string | undefined =>
+    this.opts.repository.get(repository)?.pipelineTag ?? this.opts.router?.modelEntry(repository)?.task;
 
-  /** Checks what the schema cannot: the model exists here and serves the task. */
+  /** A model the local repository does not hold but the providers file maps (or a provider is named for). */
+  private isRouted(spec: EndpointSpec): boolean {
+    if (this.opts.repository.get(spec.model.repository) && (spec.model.provider === undefined || spec.model.provider === 'local')) return false;
+    return !!this.opts.router && (spec.model.provider !== undefined || this.opts.router.isRouted(spec.model.repository));
+  }
+
+  /** Checks what the schema cannot: the model exists here (or at a provider) and serves the task. */
   private checkModel(spec: EndpointSpec): void {
+    if (this.isRouted(spec)) {
+      const entry = this.opts.router!.modelEntry(spec.model.repository);
+      const provider = spec.model.provider;
+      if (provider !== undefined && provider !== 'local' && entry && !entry.providers.some((p) => p.provider === provider)) {
+        throw new ModelhostError('bad_input', 400, `Invalid endpoint: body.model.provider: ${spec.model.repository} is mapped to ${entry.providers.map((p) => p.provider).join(', ')} in the providers file, not ${provider}`);
+      }
+      if (!spec.model.task) throw new ModelhostError('bad_input', 400, `Invalid endpoint: body.model.task: required for ${spec.model.repository}, which the providers file does not list`);
+      return;
+    }
     const model = this.opts.repository.get(spec.model.repository);
     if (!model) {
-      throw new ModelhostError('bad_input', 400, `Invalid endpoint: body.model.repository: no model ${spec.model.repository} is served here (list them with GET /api/models)`);
+      throw new ModelhostError(
+        'bad_input',
+        400,
+        `Invalid endpoint: body.model.repository: no model ${spec.model.repository} is served here (list them with GET /api/models) nor mapped to a provider in the providers file`,
+      );
     }
     const served = tasksServedBy(model.pipelineTag);
     if (!isTaskId(spec.model.task) || !served.includes(spec.model.task as TaskId)) {

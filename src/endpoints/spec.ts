@@ -52,6 +52,8 @@ const model = z.object({
   repository: z.string({ error: 'required: the id of a model served here (see GET /api/models)' }).min(1, 'must not be empty'),
   revision: z.string().min(1).max(200).default('main'),
   task: z.string().min(1).optional(),
+  /** For a model served by the router: the provider that serves it (default: the routing policy). */
+  provider: z.string().min(1).optional(),
   framework: z.string().default('onnx'),
   image: z.record(z.string(), z.unknown()).default({ huggingface: {} }),
   env: z.record(z.string(), z.string()).optional(),
@@ -89,7 +91,7 @@ export interface EndpointSpec {
       maxConcurrentRequests: number;
     };
   };
-  model: { repository: string; revision: string; task: string; framework: string; image: Record<string, unknown>; env?: Record<string, string> };
+  model: { repository: string; revision: string; task: string; provider?: string; framework: string; image: Record<string, unknown>; env?: Record<string, string> };
   route?: { port?: number };
   tags: string[];
 }
@@ -173,6 +175,7 @@ export function needsRoll(a: EndpointSpec, b: EndpointSpec): boolean {
     a.model.repository !== b.model.repository ||
     a.model.revision !== b.model.revision ||
     a.model.task !== b.model.task ||
+    a.model.provider !== b.model.provider ||
     JSON.stringify(a.model.env ?? {}) !== JSON.stringify(b.model.env ?? {}) ||
     a.compute.threads !== b.compute.threads ||
     a.compute.memoryMb !== b.compute.memoryMb

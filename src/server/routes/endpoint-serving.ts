@@ -14,8 +14,11 @@ import type { ServerDeps } from '../deps.ts';
 import { handleCompletion } from './completions.ts';
 import { handleEmbeddings } from './embeddings.ts';
 import { taskHandlers } from './inference.ts';
+import { openAiCall } from './providers.ts';
 
 const noCache = new ResponseCache(0, 0);
+
+type EndpointRequest = FastifyRequest & { endpointName?: string };
 
 /** The serverless routes' deps, with the endpoint's replicas as the engine and its one model as the repository. */
 function endpointDeps(deps: ServerDeps, d: Deployment): ServerDeps {
@@ -66,12 +69,14 @@ export function endpointServingRoutes(deps: ServerDeps) {
 
   async function serve(request: FastifyRequest<{ Params: { name: string; '*'?: string } }>, reply: FastifyReply) {
     const { deployment: d, namespace } = find(request.params.name);
+    (request as EndpointRequest).endpointName = d.name;
     await checkAccess(request, d, namespace);
     const started = performance.now();
     reply.raw.once('close', () => deps.endpoints?.recordRequest(d.name, reply.raw.statusCode, (performance.now() - started) / 1000));
-    const { deps: epDeps, handlers } = forDeployment(d);
     const id = d.activeSpec.model.repository;
     const rest = (request.params['*'] ?? '').split('/').filter(Boolean).join('/');
+    if (d.routed) return serveRouted(request, reply, d, id, rest);
+    const { deps: epDeps, handlers } = forDeployment(d);
     if (rest === '') return handlers.run(request, reply, id, d.activeSpec.model.task as never);
     if (rest.startsWith('pipeline/')) return handlers.byPath(Object.assign(request, { params: { '*': `${id}/${rest}` } }), reply);
     if (rest === 'v1/completions' || rest === 'v1/embeddings') {
@@ -85,12 +90,33 @@ export function endpointServingRoutes(deps: ServerDeps) {
     return reply.code(404).send({ error: `No route ${request.method} /endpoints/${d.name}/${rest}. Use POST /endpoints/${d.name} with the task payload.` });
   }
 
+  /** An endpoint over a hosted provider: the serverless router's path with the endpoint's provider, limit and lifecycle. */
+  async function serveRouted(request: FastifyRequest, reply: FastifyReply, d: Deployment, id: string, rest: string) {
+    const release = d.admitRouted();
+    reply.raw.once('close', release);
+    const provider = d.activeSpec.model.provider;
+    if (rest === '' || rest.startsWith('pipeline/')) {
+      const path = rest === '' ? `${id}/pipeline/${d.activeSpec.model.task}` : `${id}/${rest}`;
+      return globalHandlers.byPath(Object.assign(request, { params: { '*': path } }), reply, provider);
+    }
+    const api = ({ 'v1/chat/completions': 'chat', 'v1/completions': 'completions', 'v1/embeddings': 'embeddings' } as const)[rest];
+    if (!api) return reply.code(404).send({ error: `No route ${request.method} /endpoints/${d.name}/${rest}. Use POST /endpoints/${d.name} with the task payload, or /v1/chat/completions.` });
+    request.body = Buffer.from(JSON.stringify({ ...parseJsonObject(request.body as Buffer | undefined), model: id }));
+    return openAiCall(deps, api, request, reply, provider);
+  }
+  const globalHandlers = taskHandlers(deps);
+
   return async function routes(app: FastifyInstance) {
     if (!deps.endpoints) return;
     // The task handlers name the engine they ran on ('local'); here that engine is the endpoint's replicas.
+    // (A routed endpoint keeps the provider the router chose.)
     app.addHook('onSend', (request, reply, payload, done) => {
-      const name = (request.params as { name?: string }).name;
-      if (name) reply.header('x-modelhost-provider', `endpoint:${name}`);
+      // Read from the request, not its params: the task handlers are given rewritten params.
+      const name = (request as EndpointRequest).endpointName;
+      if (name) {
+        reply.header('x-modelhost-endpoint', name);
+        if (!deps.endpoints?.serving(name)?.deployment.routed) reply.header('x-modelhost-provider', `endpoint:${name}`);
+      }
       done(null, payload);
     });
     app.post('/endpoints/:name', serve);
