@@ -50,6 +50,8 @@ export interface DeploymentHooks {
   /** The spec's model is served by the router (a hosted provider), not by replica processes. */
   routed(spec: EndpointSpec): boolean;
   log(name: string, line: string): void;
+  /** A replica became ready where none was: the time since the endpoint started, resumed or woke. */
+  coldStart(name: string, seconds: number): void;
 }
 
 interface Held {
@@ -199,7 +201,9 @@ export class Deployment implements EngineApi {
   private onReady(replica: Replica, loadMs: number): void {
     this.startFailures = 0;
     if (this.wakeStartedAt !== undefined) {
-      this.stats.coldStart((performance.now() - this.wakeStartedAt) / 1000);
+      const seconds = (performance.now() - this.wakeStartedAt) / 1000;
+      this.stats.coldStart(seconds);
+      this.hooks.coldStart(this.name, seconds);
       this.wakeStartedAt = undefined;
     }
     this.log(`replica ${replica.id} ready (model loaded in ${loadMs.toFixed(0)} ms)`);

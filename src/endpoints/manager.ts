@@ -63,7 +63,10 @@ export class EndpointManager {
   private readonly entries = new Map<string, Entry>();
   private readonly scaling: ScalingOptions;
   private portOpener: PortOpener | undefined;
-  private readonly listeners = { request: [] as ((name: string, status: number, seconds: number) => void)[] };
+  private readonly listeners = {
+    request: [] as ((name: string, status: number, seconds: number) => void)[],
+    coldStart: [] as ((name: string, seconds: number) => void)[],
+  };
 
   constructor(private readonly opts: ManagerOptions) {
     this.scaling = { ...defaultScaling, ...opts.scaling };
@@ -124,6 +127,9 @@ export class EndpointManager {
         changed: (d) => this.persist(entry, d),
         model: (s) => this.opts.repository.get(s.model.repository),
         routed: (s) => this.isRouted(s),
+        coldStart: (name, seconds) => {
+          for (const l of this.listeners.coldStart) l(name, seconds);
+        },
         log: (_name, line) => {
           entry.logs.push(`${new Date().toISOString()} ${line}`);
           if (entry.logs.length > LOG_LINES) entry.logs.splice(0, entry.logs.length - LOG_LINES);
@@ -326,6 +332,10 @@ export class EndpointManager {
 
   onRequest(listener: (name: string, status: number, seconds: number) => void): void {
     this.listeners.request.push(listener);
+  }
+
+  onColdStart(listener: (name: string, seconds: number) => void): void {
+    this.listeners.coldStart.push(listener);
   }
 
   /** The serving route reports each answered request here. */

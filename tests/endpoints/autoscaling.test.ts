@@ -46,6 +46,7 @@ describe('endpoint autoscaling', () => {
     expect(metrics).toMatch(/modelhost_endpoint_replicas\{endpoint="elastic",state="ready"\} 1/);
     expect(metrics).toMatch(/modelhost_endpoint_cold_starts_total\{endpoint="elastic"\} 1/);
     expect(metrics).toContain('modelhost_endpoint_queue_depth{endpoint="elastic"} 0');
+    expect(metrics).toMatch(/modelhost_endpoint_cold_start_seconds_count\{endpoint="elastic"\} 1/);
     const json = (await a.metrics('elastic')).json;
     expect(json.requests.total).toBeGreaterThan(5);
     expect(json.requests.errors).toBe(0);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EndpointManager } from '../../endpoints/manager.ts';
-import { LATENCY_BUCKETS_S } from '../../endpoints/stats.ts';
+import { COLD_START_BUCKETS_S, LATENCY_BUCKETS_S } from '../../endpoints/stats.ts';
 import type { Router } from '../../router/router.ts';
 import type { ServerDeps } from '../deps.ts';
 
@@ -95,6 +95,14 @@ function endpointMetrics(manager: EndpointManager, registry: Registry) {
     buckets: LATENCY_BUCKETS_S,
     registers: [registry],
   });
+  const coldStarts = new Histogram({
+    name: 'modelhost_endpoint_cold_start_seconds',
+    help: 'Time from an endpoint starting, resuming or waking to its first ready replica',
+    labelNames: ['endpoint'],
+    buckets: COLD_START_BUCKETS_S,
+    registers: [registry],
+  });
+  manager.onColdStart((name, seconds) => coldStarts.observe({ endpoint: name }, seconds));
   manager.onRequest((name, status, seconds) => {
     requests.inc({ endpoint: name, status: String(status) });
     latency.observe({ endpoint: name }, seconds);
@@ -117,7 +125,6 @@ function endpointMetrics(manager: EndpointManager, registry: Registry) {
   });
   perEndpoint('modelhost_endpoint_up', 'Endpoint lifecycle state (1 for the current state)', ['state'], (g, endpoint, d) => g.set({ endpoint, state: d.lifecycle }, 1));
   perEndpoint('modelhost_endpoint_cold_starts_total', 'Starts from no ready replica (creation, resume, wake from zero)', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.coldStarts.count));
-  perEndpoint('modelhost_endpoint_cold_start_seconds_sum', 'Total time of those cold starts', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.coldStarts.sum));
   perEndpoint('modelhost_endpoint_replica_crashes_total', 'Replicas that stopped without being asked to', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.crashes));
   perEndpoint('modelhost_endpoint_replica_seconds_total', 'Replica-seconds run (what an hourly price is billed on)', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.replicaSeconds));
 }
