@@ -69,7 +69,10 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   });
   const router = buildRouter(routerFile, createLocalAdapter(repository, engine), { warn: (m) => warnings.push(m) });
   const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
-  const endpoints = new EndpointManager({
+  // On a shared PostgreSQL only one instance runs the dedicated endpoints' replicas (the first to start); the
+  // others say so rather than start a second set of replicas for the same endpoints.
+  const managesEndpoints = await store.claimEndpoints();
+  const endpointManager = new EndpointManager({
     store: store.endpoints,
     repository,
     router,
@@ -82,9 +85,12 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     },
     log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
   });
+  const endpoints = managesEndpoints ? endpointManager : undefined;
+  if (!managesEndpoints) warnings.push('dedicated endpoints are managed by another instance sharing this database (the first one started); this one answers their routes with 503');
   const deps: ServerDeps = {
     repository,
     endpoints,
+    ...(managesEndpoints ? {} : { endpointsElsewhere: 'Dedicated endpoints are managed by another modelhost instance on this database (the first one started): send endpoint calls and management requests to it.' }),
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
     router,
@@ -109,12 +115,12 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   logger.app = app;
   for (const w of repository.warnings) app.log.warn(`skipped model folder ${w.dir}: ${w.reason}`);
   // An endpoint with route.port also answers on that port, at its root, with the same routes and errors.
-  endpoints.setPortOpener(async (name, port) => {
+  endpoints?.setPortOpener(async (name, port) => {
     const own = await buildApp(deps, { logger: false, endpointAtRoot: name });
     await own.listen({ host: config.host, port });
     return () => own.close();
   });
-  await endpoints.restore();
+  await endpoints?.restore();
   for (const w of warnings) app.log.warn(w);
   if (routerFile.providers.length) app.log.info(`router: ${routerFile.providers.length} providers, ${routerFile.models.length} routed models (GET /api/providers)`);
 
@@ -135,7 +141,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     preloaded,
     async close() {
       await app.close();
-      await endpoints.close();
+      await endpoints?.close();
       await access.close();
       await store.close();
       await deps.router?.close();

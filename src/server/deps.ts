@@ -26,6 +26,8 @@ export interface ServerDeps {
   router?: Router;
   /** Dedicated endpoints (absent in unit setups that test routes alone). */
   endpoints?: EndpointManager;
+  /** Set when another instance manages the endpoints: their routes answer 503 with this. */
+  endpointsElsewhere?: string;
   /** Tokens, limits and usage; absent in unit setups that test routes alone. */
   access?: AccessDeps;
   config: ServerConfig;

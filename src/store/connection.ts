@@ -17,5 +17,10 @@ export interface Connection {
    * back if `work` throws). PostgreSQL needs nothing here: Kysely's migrator takes an advisory lock.
    */
   exclusive(work: () => Promise<void>): Promise<void>;
+  /**
+   * Claims a role only one instance may hold (managing dedicated endpoints) for as long as this connection
+   * lives; false when another instance holds it. SQLite is one instance's file: always true.
+   */
+  claim(role: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -23,5 +23,5 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     await conn.close().catch(() => undefined);
     throw error;
   }
-  return { kind: conn.kind, tokens: tokenStore(conn), usage: usageStore(conn), endpoints: endpointStore(conn), close: () => conn.close() };
+  return { kind: conn.kind, tokens: tokenStore(conn), usage: usageStore(conn), endpoints: endpointStore(conn), claimEndpoints: () => conn.claim('endpoints'), close: () => conn.close() };
 }

@@ -21,6 +21,9 @@ export async function openPostgres(url: string): Promise<Connection> {
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed: Promise<void> | undefined;
+  // Session-level advisory locks live as long as the client that took them: those clients are kept out of the
+  // pool until close, and a crashed instance's locks go with its connection.
+  const holders: pg.PoolClient[] = [];
   return {
     kind: 'postgres',
     db,
@@ -29,7 +32,21 @@ export async function openPostgres(url: string): Promise<Connection> {
         for (const q of queries) await trx.executeQuery(q);
       }),
     exclusive: (work) => work(),
-    close: () => (closed ??= db.destroy()),
+    async claim(role) {
+      const client = await pool.connect();
+      const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [`modelhost:${role}`]);
+      if (rows[0]?.ok) {
+        holders.push(client);
+        return true;
+      }
+      client.release();
+      return false;
+    },
+    close: () =>
+      (closed ??= (async () => {
+        for (const c of holders.splice(0)) c.release();
+        await db.destroy();
+      })()),
   };
 }
 

@@ -49,6 +49,8 @@ export function openSqlite(file: string): Connection {
       insertAll.immediate(statement(text), rows);
     },
     exclusive: (work) => exclusive(file, raw, work),
+    // One SQLite file serves one instance (README: several instances share PostgreSQL).
+    claim: async () => true,
     close: () => (closed ??= db.destroy()),
   };
 }

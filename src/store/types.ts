@@ -119,6 +119,8 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly usage: UsageStore;
   readonly endpoints: EndpointStore;
+  /** Whether this instance manages dedicated endpoints: on a shared PostgreSQL, only the first one started does. */
+  claimEndpoints(): Promise<boolean>;
   close(): Promise<void>;
 }
 

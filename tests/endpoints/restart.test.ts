@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../helpers/server.ts';
 import { api, call, processAlive, startEndpointServer } from './helpers.ts';
+import { postgresDatabase } from '../helpers/databases.ts';
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -58,5 +59,35 @@ describe('endpoints across a restart of modelhost', () => {
     const kept = (await b.get('two-replicas')).json;
     expect(kept.compute.scaling).toMatchObject({ minReplica: 2, maxReplica: 2 });
     expect(kept.status.createdAt).toBe((await b.get('two-replicas')).json.status.createdAt);
+  });
+});
+
+describe('endpoints on a shared PostgreSQL', () => {
+  it('one instance manages them; another says where they are; they survive that instance restarting', async () => {
+    const database = await postgresDatabase();
+    try {
+      const first = await startEndpointServer({ database: database.url });
+      servers.push(first);
+      const second = await startEndpointServer({ database: database.url });
+      servers.push(second);
+      const a = api(first);
+      await a.create({ name: 'pg-one', type: 'public', model: { repository: 'tiny/bert-sentiment' } });
+      await a.until('pg-one', 'running');
+      const elsewhere = await api(second).list();
+      expect(elsewhere.status).toBe(503);
+      expect(elsewhere.json.error).toMatch(/managed by another modelhost instance/);
+      expect((await call(second, 'pg-one', { inputs: 'hi' })).status).toBe(503);
+      const answer = (await call(first, 'pg-one', { inputs: 'hi' })).json;
+
+      await first.close();
+      servers.splice(servers.indexOf(first), 1);
+      const third = await startEndpointServer({ database: database.url });
+      servers.push(third);
+      await api(third).until('pg-one', 'running');
+      expect((await call(third, 'pg-one', { inputs: 'hi' })).json).toEqual(answer);
+    } finally {
+      for (const s of servers.splice(0)) await s.close().catch(() => undefined);
+      await database.cleanup();
+    }
   });
 });

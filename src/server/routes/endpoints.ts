@@ -29,7 +29,16 @@ function checkNamespace(request: FastifyRequest, namespace: string): { name: str
 export function endpointRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
     const manager = deps.endpoints;
-    if (!manager) return;
+    if (!manager) {
+      const elsewhere = deps.endpointsElsewhere;
+      if (elsewhere) {
+        const refuse = async () => {
+          throw new ModelhostError('endpoint_unavailable', 503, elsewhere);
+        };
+        for (const path of ['/api/endpoints/*', '/v2/endpoint/*', '/endpoints/*']) app.all(path, refuse);
+      }
+      return;
+    }
 
     app.get('/api/whoami-v2', async (request) => {
       const p = deps.access && !deps.access.off ? await deps.access.guard.authenticate(request.headers.authorization, null) : undefined;
