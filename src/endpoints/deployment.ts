@@ -159,7 +159,7 @@ export class Deployment implements EngineApi {
     this.startFailures = 0;
     this.wakeStartedAt = performance.now();
     this.set('initializing', message);
-    while (this.live().length < this.floor()) this.spawn(this.activeSpec);
+    while (this.live().length < this.floor()) if (!this.spawn(this.activeSpec)) return;
   }
 
   /** Starts the minimum of replicas without a state change (an endpoint restored as updateFailed still serves). */
@@ -170,6 +170,7 @@ export class Deployment implements EngineApi {
   }
 
   private spawn(spec: EndpointSpec): Replica | undefined {
+    if (this.closed) return undefined; // deleted or shutting down: a late event must not start a process
     const model = this.hooks.model(spec);
     if (!model) {
       this.set('failed', `Model ${spec.model.repository} is no longer in the model repository`);
@@ -201,6 +202,8 @@ export class Deployment implements EngineApi {
   private onReady(replica: Replica, loadMs: number): void {
     this.startFailures = 0;
     if (this.wakeStartedAt !== undefined) {
+      // Idle time counts from when the endpoint could first serve, not from when it began starting.
+      this.lastRequestAt = Math.max(this.lastRequestAt, Date.now());
       const seconds = (performance.now() - this.wakeStartedAt) / 1000;
       this.stats.coldStart(seconds);
       this.hooks.coldStart(this.name, seconds);
@@ -367,7 +370,9 @@ export class Deployment implements EngineApi {
   private unavailable(): ModelhostError {
     if (this.lifecycle === 'paused') return new ModelhostError('endpoint_unavailable', 503, `Endpoint ${this.name} is paused; resume it (POST /api/endpoints/${this.namespace}/${this.name}/resume)`);
     if (this.lifecycle === 'failed') return new ModelhostError('endpoint_unavailable', 503, `Endpoint ${this.name} has failed: ${this.message}`);
-    return new ModelhostError('endpoint_unavailable', 503, `Endpoint ${this.name} is ${this.lifecycle}`);
+    return new ModelhostError('endpoint_unavailable', 503, `Endpoint ${this.name} has no ready replica (${this.lifecycle}: ${this.message}); retry shortly`, {
+      estimated_time: this.estimatedSeconds(),
+    });
   }
 
   /** Seconds until a replica should be ready: the last cold starts measured, else a conservative guess. */

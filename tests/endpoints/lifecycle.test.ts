@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, type TestServer } from '../helpers/server.ts';
 import { api, call, processAlive, startEndpointServer } from './helpers.ts';
@@ -118,7 +119,7 @@ describe('dedicated endpoint lifecycle', () => {
 
   it('scales to zero by itself after scaleToZeroTimeout minutes without requests', async () => {
     const a = api(s);
-    await a.create({ name: 'idle', type: 'public', model: { repository: 'tiny/bert-sentiment' }, compute: { scaling: { minReplica: 0, maxReplica: 1, scaleToZeroTimeout: 0.02 } } });
+    await a.create({ name: 'idle', type: 'public', model: { repository: 'tiny/bert-sentiment' }, compute: { scaling: { minReplica: 0, maxReplica: 1, scaleToZeroTimeout: 0.05 } } });
     await a.until('idle', 'running');
     expect((await call(s, 'idle', { inputs: 'hi' })).status).toBe(200);
     const asleep = await a.until('idle', 'scaledToZero', 0, 15_000);
@@ -150,6 +151,20 @@ describe('dedicated endpoint lifecycle', () => {
     expect((await a.update('moves', { compute: { scaling: { maxReplica: 3 } } })).json.compute.scaling.maxReplica).toBe(3);
     expect((await a.get('moves')).json.status.state).toBe('paused');
     await a.remove('moves');
+  });
+
+  it('deleting an endpoint in the middle of a rolling update leaves no replica process behind', async () => {
+    const a = api(s);
+    await a.create({ name: 'doomed-roll', type: 'public', model: { repository: 'tiny/bert-sentiment' } });
+    await a.until('doomed-roll', 'running');
+    expect((await a.update('doomed-roll', { model: { revision: 'next' } })).json.status.state).toBe('updating');
+    const pids = ((await a.metrics('doomed-roll')).json.replicaList as { pid: number }[]).map((r) => r.pid);
+    expect(pids).toHaveLength(2); // the old replica and the new one starting
+    expect((await a.remove('doomed-roll')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500)); // past the point where the new replica would have been ready
+    expect(pids.filter(processAlive)).toEqual([]);
+    const children = execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    expect(children).not.toContain('replica-entry');
   });
 
   it('rejects a bad create body naming every problem', async () => {
