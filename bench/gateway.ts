@@ -85,6 +85,8 @@ interface Options {
   quick: boolean;
   serverRoot: string;
   out: string;
+  /** --json: write the result to this file instead of <out>/gateway-<timestamp>.json (npm run bench uses it). */
+  json?: string;
   /** false with --no-auth: modelhost serves without tokens, limits or usage records (to measure what they cost). */
   auth: boolean;
   /** --limits: the token's tier has every kind of limit (set never to refuse), so each is checked on every call. */
@@ -109,6 +111,7 @@ const program = new Command()
   .option('--limits', "give the bench token a tier with every limit (requests and characters per minute, concurrency, monthly budget), set high enough never to refuse, so each is checked on every call", false)
   .option('--server-root <dir>', 'run modelhost from another checkout (its bin/modelhost.js), to compare versions', root)
   .option('--out <dir>', 'folder for the JSON results', path.join(root, 'bench', 'results'))
+  .option('--json <file>', 'write the JSON result to this file instead of <out>/gateway-<timestamp>.json')
   .addHelpText(
     'after',
     '\nExamples:\n' +
@@ -624,8 +627,8 @@ async function main(): Promise<void> {
         `load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')}.`,
     );
 
-    await mkdir(opts.out, { recursive: true });
-    const file = path.join(opts.out, `gateway-${started.toISOString().replace(/:/g, '-')}.json`);
+    await mkdir(opts.json ? path.dirname(path.resolve(opts.json)) : opts.out, { recursive: true });
+    const file = opts.json ? path.resolve(opts.json) : path.join(opts.out, `gateway-${started.toISOString().replace(/:/g, '-')}.json`);
     const report = {
       startedAt: started.toISOString(),
       finishedAt: new Date().toISOString(),

@@ -8,6 +8,7 @@ import { simulateCommand } from './simulate.ts';
 import { tokensCommand } from './tokens.ts';
 import { usageCommand } from './usage.ts';
 import { endpointsCommand } from './endpoints.ts';
+import { benchCommand } from './bench.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,5 +25,6 @@ program.addCommand(simulateCommand());
 program.addCommand(tokensCommand());
 program.addCommand(usageCommand());
 program.addCommand(endpointsCommand());
+program.addCommand(benchCommand());
 
 await program.parseAsync(process.argv);
