@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { postJson, type TestServer } from '../helpers/server.ts';
 import { api, startEndpointServer } from './helpers.ts';
+import { parseBenchRun } from '../../src/bench/result.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'modelhost.js');
 let s: TestServer;
@@ -76,6 +77,22 @@ describe('endpoint clients', () => {
     const raw = await postJson(`${s.url}/endpoints/hf-client`, { inputs: 'a fine day' });
     expect(out).toEqual(raw.json[0]);
     expect(running.status.url).toContain('/endpoints/hf-client');
+  });
+
+  it('modelhost bench measures an endpoint by name (endpoint:<name>)', async () => {
+    const a = api(s);
+    await a.create({ name: 'benched', type: 'public', model: { repository: 'tiny/bert-sentiment' } });
+    await a.until('benched', 'running');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [BIN, 'bench', 'endpoint:benched', '--base-url', s.url, '-n', '12', '-c', '3', '--json', '-', '--no-progress'],
+      { timeout: 90_000 },
+    );
+    const run = parseBenchRun(JSON.parse(stdout));
+    const [target] = run.targets;
+    expect(target!.requests).toMatchObject({ sent: 12, ok: 12, failed: 0 });
+    expect(target!.url).toBe(`${s.url}/endpoints/benched`);
+    expect((await a.metrics('benched')).json.requests.total).toBeGreaterThanOrEqual(12);
   });
 
   it('an endpoint configured with route.port also answers on its own port', async () => {
