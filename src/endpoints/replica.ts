@@ -71,7 +71,8 @@ export class Replica {
     readonly opts: ReplicaOptions,
     private readonly hooks: ReplicaHooks,
   ) {
-    this.child = fork(entry, [], {
+    // The replica's name in its arguments: `ps` shows which endpoint a process serves.
+    this.child = fork(entry, [`--replica=${opts.id}`], {
       // Not the parent's flags (test runners, inspectors): the entry registers the TypeScript loader itself.
       execArgv: [],
       serialization: 'advanced',

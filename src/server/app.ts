@@ -15,6 +15,10 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { endpointServingRoutes } from './routes/endpoint-serving.ts';
 import { registerAccess } from './access.ts';
 import { overheadMs } from './timing.ts';
+import { spacesRoutes } from './routes/spaces.ts';
+import { gradioRoutes } from './routes/gradio.ts';
+import { consoleRoutes } from './routes/console.ts';
+import { RequestLog, registerRequestLog } from '../ui/server/request-log.ts';
 
 export const exposedHeaders = [
   'x-compute-time',
@@ -81,6 +85,9 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   });
 
   if (deps.access && !deps.access.off) registerAccess(app, deps.access);
+  // Spaces and console (src/ui): the console's request log sees every call.
+  const requestLog = new RequestLog();
+  registerRequestLog(app, requestLog);
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
@@ -97,5 +104,8 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(endpointRoutes(deps));
   await app.register(endpointServingRoutes(deps));
   await app.register(metricsRoutes(deps));
+  await app.register(spacesRoutes(deps, requestLog));
+  await app.register(gradioRoutes(deps));
+  await app.register(consoleRoutes(deps, requestLog));
   return app;
 }

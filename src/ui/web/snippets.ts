@@ -1,0 +1,119 @@
+/** "Use via API" snippets with the real base URL, one set per task. */
+import type { SpaceInfo, SpaceTask } from '../server/catalog.ts';
+
+export interface Snippet {
+  title: string;
+  lang: string;
+  code: string;
+}
+
+const CLIENT_METHOD: Partial<Record<SpaceTask, string>> = {
+  'text-classification': 'textClassification',
+  'token-classification': 'tokenClassification',
+  'zero-shot-classification': 'zeroShotClassification',
+  'fill-mask': 'fillMask',
+  'question-answering': 'questionAnswering',
+  'feature-extraction': 'featureExtraction',
+  'sentence-similarity': 'sentenceSimilarity',
+  'text-generation': 'textGeneration',
+  'image-classification': 'imageClassification',
+};
+
+/** The JSON body of the HF route for a task, built from the current inputs. */
+export function hfBody(task: SpaceTask, v: { text: string; context: string; candidate_labels: string; multi_class: boolean; source_sentence: string; sentences: string[] }): Record<string, unknown> {
+  switch (task) {
+    case 'question-answering':
+      return { inputs: { question: v.text, context: v.context } };
+    case 'zero-shot-classification':
+      return { inputs: v.text, parameters: { candidate_labels: v.candidate_labels, multi_label: v.multi_class } };
+    case 'sentence-similarity':
+      return { inputs: { source_sentence: v.source_sentence, sentences: v.sentences.filter(Boolean) } };
+    default:
+      return { inputs: v.text };
+  }
+}
+
+function gradioArgs(task: SpaceTask, v: Parameters<typeof hfBody>[1]): string {
+  switch (task) {
+    case 'question-answering':
+      return JSON.stringify([v.text, v.context]);
+    case 'zero-shot-classification':
+      return JSON.stringify([v.text, v.candidate_labels, v.multi_class]);
+    case 'sentence-similarity':
+      return JSON.stringify([v.source_sentence, v.sentences.filter(Boolean).join('\n')]);
+    case 'image-classification':
+    case 'voice-activity-detection':
+      return '[handle_file("./input.' + (task === 'image-classification' ? 'png' : 'wav') + '")]';
+    default:
+      return JSON.stringify([v.text]);
+  }
+}
+
+export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof hfBody>[1]): Snippet[] {
+  const base = space.baseUrl;
+  const url = `${base}/models/${space.id}`;
+  const auth = ` \\\n  -H "Authorization: Bearer $MODELHOST_TOKEN"`;
+  const out: Snippet[] = [];
+  const binary = task === 'image-classification' || task === 'voice-activity-detection';
+  if (task === 'conversational') {
+    out.push({
+      title: 'curl (OpenAI chat API)',
+      lang: 'bash',
+      code: `curl ${base}/v1/chat/completions${auth} \\\n  -H 'Content-Type: application/json' \\\n  -d '${JSON.stringify({ model: space.id, messages: [{ role: 'user', content: v.text || 'Hello!' }], stream: false })}'`,
+    });
+    out.push({
+      title: 'openai (JavaScript)',
+      lang: 'js',
+      code: `import OpenAI from 'openai';\nconst openai = new OpenAI({ baseURL: '${base}/v1', apiKey: process.env.MODELHOST_TOKEN ?? 'unused' });\nconst answer = await openai.chat.completions.create({\n  model: '${space.id}',\n  messages: [{ role: 'user', content: ${JSON.stringify(v.text || 'Hello!')} }],\n});\nconsole.log(answer.choices[0].message.content);`,
+    });
+    return out;
+  }
+  const body = hfBody(task, v);
+  const path = space.tasks.length > 1 && task !== space.task ? `${base}/pipeline/${task}/${space.id}` : url;
+  out.push({
+    title: 'curl (Hugging Face Inference API)',
+    lang: 'bash',
+    code: binary
+      ? `curl -X POST ${path}${auth} \\\n  --data-binary @input.${task === 'image-classification' ? 'png' : 'wav'}`
+      : `curl -X POST ${path}${auth} \\\n  -H 'Content-Type: application/json' \\\n  -d '${JSON.stringify(task === 'text-generation' ? { ...body, parameters: { max_new_tokens: 20 } } : body).replace(/'/g, "'\\''")}'`,
+  });
+  const method = CLIENT_METHOD[task];
+  if (method) {
+    const args = binary ? `data: await (await import('node:fs/promises')).readFile('input.png')` : `inputs: ${JSON.stringify(body.inputs)}${body.parameters ? `,\n  parameters: ${JSON.stringify(body.parameters)}` : ''}`;
+    out.push({
+      title: '@huggingface/inference',
+      lang: 'js',
+      code: `import { InferenceClient } from '@huggingface/inference';\nconst client = new InferenceClient(process.env.MODELHOST_TOKEN ?? 'unused');\nconst answer = await client.${method}({\n  endpointUrl: '${path}',\n  ${args},\n});\nconsole.log(answer);`,
+    });
+  }
+  if (task === 'text-generation') {
+    out.push({
+      title: 'openai (completions)',
+      lang: 'js',
+      code: `import OpenAI from 'openai';\nconst openai = new OpenAI({ baseURL: '${base}/v1', apiKey: process.env.MODELHOST_TOKEN ?? 'unused' });\nconst answer = await openai.completions.create({ model: '${space.id}', prompt: ${JSON.stringify(v.text)}, max_tokens: 20 });\nconsole.log(answer.choices[0].text);`,
+    });
+  }
+  if (task === 'feature-extraction') {
+    out.push({
+      title: 'openai (embeddings)',
+      lang: 'js',
+      code: `import OpenAI from 'openai';\nconst openai = new OpenAI({ baseURL: '${base}/v1', apiKey: process.env.MODELHOST_TOKEN ?? 'unused' });\nconst answer = await openai.embeddings.create({ model: '${space.id}', input: ${JSON.stringify(v.text)} });\nconsole.log(answer.data[0].embedding.length);`,
+    });
+  }
+  const apiName = task === space.task ? 'predict' : task.replace(/-/g, '_');
+  if (!space.routed) {
+    out.push({
+      title: '@gradio/client',
+      lang: 'js',
+      code: `import { Client${binary ? ', handle_file' : ''} } from '@gradio/client';\nconst app = await Client.connect('${base}/spaces/${space.id}'${'/* , { token: process.env.MODELHOST_TOKEN } */'});\nconst result = await app.predict('/${apiName}', ${gradioArgs(task, v)});\nconsole.log(result.data);`,
+    });
+    out.push({
+      title: 'curl (Gradio call API)',
+      lang: 'bash',
+      code: binary
+        ? `# upload first, then pass the returned path\ncurl -s -F files=@input.${task === 'image-classification' ? 'png' : 'wav'} ${base}/spaces/${space.id}/gradio_api/upload${auth}`
+        : `EVENT_ID=$(curl -s -X POST ${base}/spaces/${space.id}/gradio_api/call/${apiName}${auth} \\\n  -H 'Content-Type: application/json' -d '{"data": ${gradioArgs(task, v).replace(/'/g, "'\\''")}}' | sed 's/.*"event_id":"\\([^"]*\\)".*/\\1/')\ncurl -N ${base}/spaces/${space.id}/gradio_api/call/${apiName}/$EVENT_ID${auth}`,
+    });
+  }
+  return out;
+}
