@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { suiteSchema } from '../../src/bench/result.ts';
 import { END, START, engineFigures, gatewayFigures } from '../../src/bench/suite/summary.ts';
-import { REPO_ROOT } from '../helpers/paths.ts';
+import { REPO_ROOT, TEST_MODELS_DIR } from '../helpers/paths.ts';
 
 describe('npm run bench', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-suite-'));
@@ -19,7 +19,7 @@ describe('npm run bench', () => {
   it('measures cold start, writes the summary JSON and rewrites only the docs table', () => {
     const docs = path.join(dir, 'benchmarks.md');
     writeFileSync(docs, `# Title\n\nbefore\n\n${START}\nold table\n${END}\n\nafter\n`);
-    const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'bench', 'suite', 'main.ts'), '--only', 'cold-start', '--cold-rounds', '1', '--out', dir, '--docs', docs], {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'bench', 'suite', 'main.ts'), '--only', 'cold-start', '--cold-rounds', '1', '--models-dir', TEST_MODELS_DIR, '--out', dir, '--docs', docs], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
       timeout: 150_000,

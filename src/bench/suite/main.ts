@@ -38,6 +38,7 @@ const program = new Command()
   .option('--full', 'run the engine and gateway benchmarks at their own (long, ~2 min each) defaults instead of --quick', false)
   .option('--only <parts>', `parts to run: ${PARTS.join(',')}`, partList, [...PARTS])
   .option('--cold-rounds <n>', 'cold-start rounds (fresh process each)', positiveInt, 3)
+  .option('--models-dir <dir>', 'models folder of the cold-start runs (the tiny models are generated there when missing)', path.join(packageRoot, 'models'))
   .option('--out <dir>', 'folder for the JSON results', path.join(packageRoot, 'bench', 'results'))
   .option('--docs <file>', 'markdown file whose summary table is rewritten (between the bench:summary markers)', path.join(packageRoot, 'docs', 'benchmarks.md'))
   .option('--no-docs', 'do not touch the docs')
@@ -47,6 +48,7 @@ interface Opts {
   full: boolean;
   only: Part[];
   coldRounds: number;
+  modelsDir: string;
   out: string;
   docs: string | false;
 }
@@ -84,9 +86,13 @@ async function main() {
         const report = JSON.parse(readFileSync(file, 'utf8')) as unknown;
         figures.push(...(part === 'engine' ? engineFigures(report) : gatewayFigures(report)));
       } else {
-        const modelsDir = path.join(packageRoot, 'models');
+        const modelsDir = path.resolve(opts.modelsDir);
         const model = 'tiny/bert-sentiment';
-        if (!existsSync(path.join(modelsDir, model))) throw new Error(`${model} is missing from ./models: run npm run models:tiny`);
+        if (!existsSync(path.join(modelsDir, model))) {
+          say(`generating the tiny models into ${modelsDir} (npm run models:tiny)`);
+          await runScript('tools/tiny-models/main.ts', ['--out', modelsDir]);
+        }
+        if (!existsSync(path.join(modelsDir, model))) throw new Error(`${model} is missing from ${modelsDir}: run npm run models:tiny`);
         coldStart = await measureColdStart({ root: packageRoot, modelsDir, model, rounds: opts.coldRounds, log: say });
         const file = path.join(opts.out, `cold-start-${stamp}.json`);
         writeFileSync(file, `${JSON.stringify({ schema: 'modelhost-bench-cold-start/1', kind: 'cold-start', startedAt: started.toISOString(), machine: machineInfo(), versions: versionsInfo(), coldStart }, null, 2)}\n`);
