@@ -4,6 +4,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
 import type { Connection } from './connection.ts';
+import { claimFile } from './claim-file.ts';
 import type { Database } from './schema.ts';
 
 /** How long a writer waits for another process's write to finish before failing with SQLITE_BUSY. */
@@ -15,6 +16,7 @@ const exclusiveChains = new Map<string, Promise<void>>();
 export function openSqlite(file: string): Connection {
   const raw = openFile(file);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const releases: (() => void)[] = [];
   // better-sqlite3 is synchronous: a transaction run in one call cannot interleave with another
   // connection in this process, and other processes wait on busy_timeout. An async transaction would
   // hold the lock across awaits, and a second connection in the same process would then block the
@@ -49,9 +51,18 @@ export function openSqlite(file: string): Connection {
       insertAll.immediate(statement(text), rows);
     },
     exclusive: (work) => exclusive(file, raw, work),
-    // One SQLite file serves one instance (README: several instances share PostgreSQL).
-    claim: async () => true,
-    close: () => (closed ??= db.destroy()),
+    // Two processes started on one data directory must not both run the endpoints' replicas.
+    async claim(role) {
+      if (file === ':memory:') return true;
+      const release = claimFile(`${file}.${role}.lock`);
+      if (release) releases.push(release);
+      return release !== undefined;
+    },
+    close: () =>
+      (closed ??= (async () => {
+        for (const release of releases.splice(0)) release();
+        await db.destroy();
+      })()),
   };
 }
 

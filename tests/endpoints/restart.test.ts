@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -89,5 +89,32 @@ describe('endpoints on a shared PostgreSQL', () => {
       for (const s of servers.splice(0)) await s.close().catch(() => undefined);
       await database.cleanup();
     }
+  });
+});
+
+describe('endpoints on one SQLite data directory', () => {
+  it('a second instance on the same data directory leaves them to the first; a stale lock is taken over', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'modelhost-endpoints-lock-'));
+    const first = await startEndpointServer({ dataDir });
+    servers.push(first);
+    const second = await startEndpointServer({ dataDir });
+    servers.push(second);
+    expect((await api(first).list()).status).toBe(200);
+    const refused = await api(second).list();
+    expect(refused.status).toBe(503);
+    expect(refused.json.error).toMatch(/managed by another modelhost instance/);
+    await second.close();
+    await first.close();
+    servers.splice(0);
+    // A lock left by a process that no longer exists (a crash) does not keep endpoints off.
+    const lock = path.join(dataDir, 'modelhost.db.endpoints.lock');
+    writeFileSync(lock, '2147483646');
+    const third = await startEndpointServer({ dataDir });
+    servers.push(third);
+    expect((await api(third).list()).status).toBe(200);
+    expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
+    await third.close();
+    servers.splice(0);
+    expect(existsSync(lock)).toBe(false); // released on close
   });
 });
