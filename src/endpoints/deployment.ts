@@ -307,6 +307,12 @@ export class Deployment implements EngineApi {
       if (this.lifecycle === 'failed' || this.lifecycle === 'updateFailed') this.start('Endpoint is initializing with the new configuration');
       else if (!idle) {
         this.replace();
+        // A lower maxReplica applies at once: the newest ready replicas above it drain and stop.
+        const extra = this.live().filter((r) => r.state === 'ready').slice(next.compute.scaling.maxReplica);
+        if (extra.length > 0) {
+          this.log(`scaling down to maxReplica ${next.compute.scaling.maxReplica}: removing ${extra.map((r) => r.id).join(', ')}`);
+          void this.stopReplicas(extra, this.opts.drainMs);
+        }
         this.set(this.readyReplica > 0 ? 'running' : 'initializing', 'Endpoint is running');
       } else this.hooks.changed(this);
       return;

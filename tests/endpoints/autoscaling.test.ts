@@ -55,6 +55,21 @@ describe('endpoint autoscaling', () => {
     expect(json.replicaSeconds).toBeGreaterThan(0);
   });
 
+  it('a lower maxReplica applies at once; a higher minReplica starts replicas without a roll', async () => {
+    const a = api(s);
+    await a.create({ name: 'resized', type: 'public', model: { repository: 'tiny/bert-sentiment' }, compute: { scaling: { minReplica: 2, maxReplica: 3 } } });
+    await a.until('resized', 'running', 2);
+    const before = ((await a.metrics('resized')).json.replicaList as { pid: number }[]).map((r) => r.pid);
+    await a.update('resized', { compute: { scaling: { minReplica: 3 } } });
+    await a.until('resized', 'running', 3);
+    const grown = ((await a.metrics('resized')).json.replicaList as { pid: number }[]).map((r) => r.pid);
+    expect(grown).toEqual(expect.arrayContaining(before)); // the running replicas were kept
+    await a.update('resized', { compute: { scaling: { minReplica: 1, maxReplica: 1 } } });
+    await expect.poll(async () => (await a.get('resized')).json.status.readyReplica, { timeout: 15_000, interval: 100 }).toBe(1);
+    expect((await call(s, 'resized', { inputs: 'still here' })).status).toBe(200);
+    await a.remove('resized');
+  });
+
   it('wakes a scaled-to-zero endpoint with no failed request, and reports the cold start', async () => {
     const a = api(s);
     await a.create({ name: 'wake', type: 'public', model: { repository: 'tiny/bert-sentiment' }, compute: { scaling: { minReplica: 0, maxReplica: 1 } } });
