@@ -3,6 +3,7 @@
  * held with X-Scale-Up-Timeout, until its answer) and its warm latency next to the serverless route on the same
  * model. Runs `modelhost serve` as a child process on the tiny generated models.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -16,8 +17,10 @@ const opts = new Command()
   .option('--rounds <n>', 'scale-to-zero / wake cycles', '5')
   .option('--requests <n>', 'sequential warm requests per route', '300')
   .option('--json', 'print the figures as JSON')
+  .option('--json-file <file>', 'also write the figures as JSON to this file (npm run bench uses it)')
+  .option('--models-dir <dir>', 'models folder of the server', path.join(root, 'models'))
   .parse()
-  .opts<{ model: string; rounds: string; requests: string; json?: boolean }>();
+  .opts<{ model: string; rounds: string; requests: string; json?: boolean; jsonFile?: string; modelsDir: string }>();
 
 const percentile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
 const median = (xs: number[]) => percentile(xs, 0.5);
@@ -36,7 +39,7 @@ async function until(base: string, wanted: string): Promise<void> {
   while ((await state(base)) !== wanted) await new Promise((r) => setTimeout(r, 50));
 }
 
-const server = await startServer(root, ['--models-dir', path.join(root, 'models'), '--no-builtin-models', '--log-level', 'warn', '--auth', 'off']);
+const server = await startServer(root, ['--models-dir', path.resolve(opts.modelsDir), '--no-builtin-models', '--log-level', 'warn', '--auth', 'off']);
 try {
   const base = `${server.url}/api/endpoints/admin`;
   await post(base, { name: 'sleepy', type: 'public', model: { repository: opts.model }, compute: { threads: 1, scaling: { minReplica: 0, maxReplica: 1 } } });
@@ -73,6 +76,7 @@ try {
       serverless: { p50: median(serverless), p99: percentile(serverless, 0.99) },
     },
   };
+  if (opts.jsonFile) writeFileSync(opts.jsonFile, `${JSON.stringify({ schema: 'modelhost-bench-endpoints/1', kind: 'endpoints', startedAt: new Date().toISOString(), ...figures }, null, 2)}\n`);
   if (opts.json) console.log(JSON.stringify(figures));
   else {
     console.log(`\nDedicated endpoint on ${opts.model} (1 thread per replica)\n`);

@@ -190,7 +190,7 @@ export type BenchRun = z.infer<typeof benchRunSchema>;
 
 /** One figure of the project's own suite (npm run bench), with its target when the issue that made it set one. */
 export const suiteFigureSchema = z.object({
-  bench: z.enum(['engine', 'gateway', 'cold-start']),
+  bench: z.enum(['engine', 'gateway', 'cold-start', 'endpoints']),
   name: z.string(),
   value: z.number().nullable(),
   unit: z.string(),

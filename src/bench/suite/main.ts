@@ -12,9 +12,9 @@ import { packageRoot } from '../../config.ts';
 import { machineInfo, versionsInfo } from '../environment.ts';
 import { SUITE_SCHEMA, type SuiteFigure, type SuiteResult } from '../result.ts';
 import { measureColdStart, type ColdStartResult } from './cold-start.ts';
-import { coldStartFigures, engineFigures, gatewayFigures, summaryTable, updateDocs } from './summary.ts';
+import { coldStartFigures, endpointFigures, engineFigures, gatewayFigures, summaryTable, updateDocs } from './summary.ts';
 
-const PARTS = ['engine', 'gateway', 'cold-start'] as const;
+const PARTS = ['engine', 'gateway', 'cold-start', 'endpoints'] as const;
 type Part = (typeof PARTS)[number];
 
 function partList(value: string): Part[] {
@@ -77,7 +77,7 @@ async function main() {
   const quickArgs = opts.full ? [] : ['--quick'];
 
   for (const part of opts.only) {
-    say(`\n===== ${part}${part !== 'cold-start' && !opts.full ? ' (--quick)' : ''} =====`);
+    say(`\n===== ${part}${(part === 'engine' || part === 'gateway') && !opts.full ? ' (--quick)' : ''} =====`);
     try {
       if (part === 'engine' || part === 'gateway') {
         const file = path.join(opts.out, `${part}-${stamp}.json`);
@@ -93,6 +93,13 @@ async function main() {
           await runScript('tools/tiny-models/main.ts', ['--out', modelsDir]);
         }
         if (!existsSync(path.join(modelsDir, model))) throw new Error(`${model} is missing from ${modelsDir}: run npm run models:tiny`);
+        if (part === 'endpoints') {
+          const file = path.join(opts.out, `endpoints-${stamp}.json`);
+          await runScript('bench/endpoints.ts', ['--models-dir', modelsDir, '--model', model, '--rounds', String(opts.coldRounds), '--json-file', file]);
+          files[part] = rel(file);
+          figures.push(...endpointFigures(JSON.parse(readFileSync(file, 'utf8')) as unknown));
+          continue;
+        }
         coldStart = await measureColdStart({ root: packageRoot, modelsDir, model, rounds: opts.coldRounds, log: say });
         const file = path.join(opts.out, `cold-start-${stamp}.json`);
         writeFileSync(file, `${JSON.stringify({ schema: 'modelhost-bench-cold-start/1', kind: 'cold-start', startedAt: started.toISOString(), machine: machineInfo(), versions: versionsInfo(), coldStart }, null, 2)}\n`);

@@ -39,6 +39,16 @@ export function gatewayFigures(report: unknown): SuiteFigure[] {
   return out;
 }
 
+/** bench/endpoints.ts: a dedicated endpoint woken from zero, and its warm latency beside the serverless route. */
+export function endpointFigures(report: unknown): SuiteFigure[] {
+  const cold = num(get(report, 'coldStartMs', 'median'));
+  return [
+    { bench: 'endpoints', name: 'endpoint cold start: wake → first answer (median)', value: cold, unit: 'ms', target: '< 1000', pass: cold !== null && cold < 1000 },
+    { bench: 'endpoints', name: 'endpoint warm request P50', value: num(get(report, 'warmMs', 'endpoint', 'p50')), unit: 'ms' },
+    { bench: 'endpoints', name: 'serverless warm request P50 (same model)', value: num(get(report, 'warmMs', 'serverless', 'p50')), unit: 'ms' },
+  ];
+}
+
 export function coldStartFigures(c: ColdStartResult): SuiteFigure[] {
   return [
     { bench: 'cold-start', name: 'serve: spawn to listening (median)', value: c.median.listeningMs, unit: 'ms' },
