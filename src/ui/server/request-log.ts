@@ -40,16 +40,38 @@ export function percentile(sorted: number[], q: number): number | null {
   return sorted[i]!;
 }
 
+/** A fixed-size ring: adding is O(1) on the request path; reading copies, oldest first. */
+class Ring<T> {
+  private readonly items: T[] = [];
+  private next = 0;
+  constructor(private readonly size: number) {}
+  push(item: T): void {
+    if (this.items.length < this.size) this.items.push(item);
+    else this.items[this.next] = item;
+    this.next = (this.next + 1) % this.size;
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  toArray(): T[] {
+    return this.items.length < this.size ? [...this.items] : [...this.items.slice(this.next), ...this.items.slice(0, this.next)];
+  }
+}
+
 export class RequestLog {
-  readonly calls: LoggedCall[] = [];
+  private readonly ring = new Ring<LoggedCall>(MAX_CALLS);
   private readonly minutes = new Map<number, MinuteBucket>();
-  private readonly samples = new Map<string, number[]>();
+  private readonly samples = new Map<string, Ring<number>>();
   readonly lastUsed = new Map<string, number>();
   readonly counts = new Map<string, { requests: number; errors: number }>();
 
+  /** The last calls kept (at most 5,000), oldest first. */
+  get calls(): LoggedCall[] {
+    return this.ring.toArray();
+  }
+
   add(call: LoggedCall): void {
-    this.calls.push(call);
-    if (this.calls.length > MAX_CALLS) this.calls.splice(0, this.calls.length - MAX_CALLS);
+    this.ring.push(call);
     if (call.kind !== 'inference' && call.kind !== 'gradio') return;
     const minute = Math.floor(call.at / 60_000);
     let b = this.minutes.get(minute);
@@ -65,15 +87,14 @@ export class RequestLog {
     if (call.status < 400 && b.latencies.length < MAX_SAMPLES) b.latencies.push(call.ms);
     if (call.model) {
       this.lastUsed.set(call.model, call.at);
-      const c = this.counts.get(call.model) ?? { requests: 0, errors: 0 };
+      let c = this.counts.get(call.model);
+      if (!c) this.counts.set(call.model, (c = { requests: 0, errors: 0 }));
       c.requests++;
       if (call.status >= 400) c.errors++;
-      this.counts.set(call.model, c);
       if (call.status < 400) {
-        const s = this.samples.get(call.model) ?? [];
+        let s = this.samples.get(call.model);
+        if (!s) this.samples.set(call.model, (s = new Ring<number>(MAX_SAMPLES)));
         s.push(call.ms);
-        if (s.length > MAX_SAMPLES) s.shift();
-        this.samples.set(call.model, s);
       }
     }
   }
@@ -87,7 +108,7 @@ export class RequestLog {
   }
 
   modelLatency(model: string): { p50: number | null; p95: number | null; samples: number } {
-    const s = [...(this.samples.get(model) ?? [])].sort((a, b) => a - b);
+    const s = (this.samples.get(model)?.toArray() ?? []).sort((a, b) => a - b);
     return { p50: percentile(s, 0.5), p95: percentile(s, 0.95), samples: s.length };
   }
 }
