@@ -1,6 +1,7 @@
 /** The payload every target of a run receives: from `--data`, `--data-file`, or a built-in example for the task. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { MEDIA_TYPES } from '../core/media.ts';
 
 export interface Payload {
   /** JSON payloads are kept as objects, so each target can set its own `model` / `stream`. */
@@ -40,18 +41,6 @@ export const EXAMPLES: Record<string, Record<string, unknown>> = {
   },
 };
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.wav': 'audio/wav',
-  '.flac': 'audio/flac',
-  '.mp3': 'audio/mpeg',
-  '.ogg': 'audio/ogg',
-};
-
 function asObject(value: unknown, where: string): Record<string, unknown> {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where}: expected a JSON object such as {"inputs": "..."}`);
   return value as Record<string, unknown>;
@@ -80,7 +69,7 @@ export function loadPayload(opts: { data?: string; dataFile?: string; task?: str
     }
     const ext = path.extname(opts.dataFile).toLowerCase();
     if (ext === '.json') return { json: parseJson(bytes.toString('utf8'), opts.dataFile), contentType: 'application/json', source: `file:${opts.dataFile}` };
-    return { bytes, contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream', source: `file:${opts.dataFile}` };
+    return { bytes, contentType: MEDIA_TYPES[ext] ?? 'application/octet-stream', source: `file:${opts.dataFile}` };
   }
   const task = opts.task ?? 'text-classification';
   const example = EXAMPLES[task];

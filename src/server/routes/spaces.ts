@@ -10,18 +10,7 @@ import type { ServerDeps } from '../deps.ts';
 import { registerAssets, sendPage } from '../../ui/server/assets.ts';
 import { baseUrlOf, findSpace, listSpaces } from '../../ui/server/catalog.ts';
 import type { RequestLog } from '../../ui/server/request-log.ts';
-
-const MEDIA: Record<string, string> = {
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.wav': 'audio/wav',
-  '.flac': 'audio/flac',
-  '.mp3': 'audio/mpeg',
-  '.ogg': 'audio/ogg',
-};
+import { MEDIA_TYPES } from '../../core/media.ts';
 
 export function spacesRoutes(deps: ServerDeps, log?: RequestLog) {
   return async function routes(app: FastifyInstance) {
@@ -50,7 +39,7 @@ export function spacesRoutes(deps: ServerDeps, log?: RequestLog) {
     app.get<{ Params: { org: string; name: string; '*': string } }>('/spaces/:org/:name/resolve/*', async (request, reply) => {
       const model = deps.repository.get(`${request.params.org}/${request.params.name}`);
       const rel = request.params['*'];
-      const type = MEDIA[path.extname(rel).toLowerCase()];
+      const type = MEDIA_TYPES[path.extname(rel).toLowerCase()];
       if (!model || !type || !model.files.includes(rel)) return reply.code(404).send({ error: `No example file ${rel}` });
       const file = path.join(model.dir, rel);
       if (!existsSync(file)) return reply.code(404).send({ error: `No example file ${rel}` });
