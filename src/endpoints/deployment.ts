@@ -538,6 +538,8 @@ export class Deployment implements EngineApi {
     this.stats.sampleReplicaSeconds(this.replicas.length, this.opts.tickMs / 1000);
     this.samples.push({ at: now, load: this.outstanding });
     while (this.samples.length > 0 && this.samples[0]!.at < now - this.opts.scaleUpWindowMs) this.samples.shift();
+    // Replicas holding a queue step back in CPU priority (see Replica.setBusy).
+    for (const r of this.replicas) if (r.state === 'ready') r.setBusy(r.inflight > 1);
     if (this.lifecycle !== 'running' || this.rolling) return;
     const s = this.activeSpec.compute.scaling;
     if (this.routed) {

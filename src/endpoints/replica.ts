@@ -52,6 +52,7 @@ interface Pending {
 }
 
 const REPLICA_NICE = 5;
+const BUSY_REPLICA_NICE = 10;
 const entry = new URL('./replica-entry.mjs', import.meta.url);
 
 export class Replica {
@@ -81,13 +82,7 @@ export class Replica {
     });
     // Replicas compute below modelhost's own priority: the process that routes every endpoint's requests must not
     // queue behind one endpoint's saturated model (measured: tests/endpoints/isolation.test.ts).
-    if (this.child.pid !== undefined) {
-      try {
-        os.setPriority(this.child.pid, REPLICA_NICE);
-      } catch {
-        /* not permitted here: the replica runs at modelhost's priority */
-      }
-    }
+    this.setNice(REPLICA_NICE);
     for (const stream of [this.child.stdout, this.child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.hooks.log(this, line));
     }
@@ -100,6 +95,26 @@ export class Replica {
     this.child.on('error', (e) => this.hooks.log(this, `process error: ${e.message}`));
     this.post({ type: 'load', model: opts.model, maxBatchSize: opts.maxBatchSize });
     this.hooks.log(this, `started (pid ${this.child.pid}, ${opts.threads} thread(s), memory budget ${Math.round(opts.memoryBytes / 1024 ** 2)} MB)`);
+  }
+
+  private nice = 0;
+
+  /**
+   * A replica with a queue is throughput-bound: it yields the CPU to replicas that answer single requests (their
+   * latency is what a queue would hurt), and still gets every cycle nobody else wants.
+   */
+  setBusy(busy: boolean): void {
+    this.setNice(busy ? BUSY_REPLICA_NICE : REPLICA_NICE);
+  }
+
+  private setNice(nice: number): void {
+    if (this.nice === nice || this.child.pid === undefined) return;
+    try {
+      os.setPriority(this.child.pid, nice);
+      this.nice = nice;
+    } catch {
+      /* not permitted here, or the process is gone: it runs at its current priority */
+    }
   }
 
   get id(): string {

@@ -87,6 +87,10 @@ describe('endpoint isolation', () => {
       const load = await saturateA(8);
       await new Promise((r) => setTimeout(r, 300));
       const inflight = (await api(s).metrics('gen-a')).json.inFlight as number;
+      // A's replica holds a queue, so it stepped back in CPU priority; B's did not.
+      const priorityOf = async (name: string) => os.getPriority(((await api(s).metrics(name)).json.replicaList as { pid: number }[])[0]!.pid);
+      expect(await priorityOf('gen-a')).toBe(10);
+      expect(await priorityOf('cls-b')).toBe(5);
       loaded.push(...(await b.measure(200)));
       await load.end();
       expect(load.counts.failed).toBe(0);
