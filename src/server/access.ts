@@ -114,7 +114,8 @@ function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, pr
   });
 }
 
-function recordCall(deps: AccessDeps, request: AccessRequest, status: number, principal: Principal, characters: number) {
+/** One usage record for a finished call (also used by dedicated endpoints, which check access themselves). */
+export function recordCall(deps: AccessDeps, request: AccessRequest, status: number, principal: Pick<Principal, 'tokenId'>, characters: number) {
   const used = request.callUsage;
   const started = request.startedAt ?? performance.now();
   // The path is read only for calls refused before a handler said what they were.

@@ -4,6 +4,7 @@ import { api, call, startEndpointServer } from './helpers.ts';
 
 let s: TestServer;
 let alice: string;
+let aliceId: string;
 let aliceNoEndpoints: string;
 let bob: string;
 let admin: string;
@@ -11,7 +12,9 @@ let admin: string;
 beforeAll(async () => {
   s = await startEndpointServer();
   const tokens = s.composed.deps.access!.tokens;
-  alice = (await tokens.create({ name: 'alice', owner: 'alice', scopes: ['inference', 'endpoints'] })).token;
+  const created = await tokens.create({ name: 'alice', owner: 'alice', scopes: ['inference', 'endpoints'] });
+  alice = created.token;
+  aliceId = created.row.id;
   aliceNoEndpoints = (await tokens.create({ name: 'alice-inference', owner: 'alice', scopes: ['inference'] })).token;
   bob = (await tokens.create({ name: 'bob', owner: 'bob', scopes: ['inference', 'endpoints'] })).token;
   admin = (await tokens.create({ name: 'root', owner: 'ops', scopes: ['admin', 'endpoints'] })).token;
@@ -39,6 +42,17 @@ describe('endpoint access', () => {
     // No shared tier limit headers: an endpoint has its own limits.
     expect(ok.headers.get('x-ratelimit-limit')).toBeNull();
     for (const r of [anonymous]) expect(r.text).not.toContain(alice);
+    // Endpoint calls are in usage like any other: by token and with the endpoint as provider.
+    await expect
+      .poll(
+        async () => {
+          const res = await fetch(`${s.url}/api/usage?by=provider,token`, { headers: { authorization: `Bearer ${admin}` } });
+          const rows = ((await res.json()) as { rows: { provider: string; token: string | null; requests: number; errors: number }[] }).rows;
+          return rows.filter((r) => r.provider === 'endpoint:secret' && r.token === aliceId).map((r) => [r.requests, r.errors]);
+        },
+        { timeout: 5_000, interval: 100 },
+      )
+      .toEqual([[1, 0]]); // the one call alice made (refused calls are not the endpoint's)
   });
 
   it('namespaces belong to token owners; the admin scope reaches every namespace', async () => {

@@ -7,7 +7,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelhostError } from '../../core/errors.ts';
 import type { Deployment } from '../../endpoints/deployment.ts';
-import { AuthError } from '../../auth/guard.ts';
+import { AuthError, type Principal } from '../../auth/guard.ts';
+import { recordCall, type AccessRequest } from '../access.ts';
 import { parseJsonObject } from '../body.ts';
 import { ResponseCache } from '../cache.ts';
 import type { ServerDeps } from '../deps.ts';
@@ -54,25 +55,33 @@ export function endpointServingRoutes(deps: ServerDeps) {
   }
 
   /** Public: anyone. Protected: any valid token. Private: only tokens of the endpoint's owner with the endpoints scope. */
-  async function checkAccess(request: FastifyRequest, d: Deployment, namespace: string): Promise<void> {
+  async function checkAccess(request: FastifyRequest, d: Deployment, namespace: string): Promise<Principal | undefined> {
     const access = deps.access;
-    if (!access || access.off || d.spec.type === 'public') return;
-    if (d.spec.type !== 'private') {
-      await access.guard.authenticate(request.headers.authorization, 'inference');
-      return;
-    }
+    if (!access || access.off || d.spec.type === 'public') return undefined;
+    if (d.spec.type !== 'private') return access.guard.authenticate(request.headers.authorization, 'inference');
     if (!request.headers.authorization) throw new AuthError(401, `Endpoint ${d.name} is private: send "Authorization: Bearer mh_..." with a token of its owner.`);
     const p = await access.guard.authenticate(request.headers.authorization, 'endpoints');
     if (p.anonymous) throw new AuthError(401, `Endpoint ${d.name} is private: send a modelhost token (mh_...) of its owner.`);
     if (p.owner !== namespace) throw new AuthError(403, `Endpoint ${d.name} is private to its owner; this token belongs to "${p.owner}".`);
+    return p;
   }
 
   async function serve(request: FastifyRequest<{ Params: { name: string; '*'?: string } }>, reply: FastifyReply) {
     const { deployment: d, namespace } = find(request.params.name);
     (request as EndpointRequest).endpointName = d.name;
-    await checkAccess(request, d, namespace);
+    const principal = await checkAccess(request, d, namespace);
     const started = performance.now();
-    reply.raw.once('close', () => deps.endpoints?.recordRequest(d.name, reply.raw.statusCode, (performance.now() - started) / 1000));
+    reply.raw.once('close', () => {
+      deps.endpoints?.recordRequest(d.name, reply.raw.statusCode, (performance.now() - started) / 1000);
+      // Endpoint calls appear in usage and cost like any other (by token, model, provider `endpoint:<name>` or
+      // the hosted provider that served a routed endpoint).
+      const access = deps.access;
+      if (access && !access.off) {
+        const used = (request as AccessRequest).callUsage;
+        if (used && !d.routed) used.provider = `endpoint:${d.name}`;
+        recordCall(access, request as AccessRequest, reply.raw.statusCode, principal ?? { tokenId: null }, (request.body as Buffer | undefined)?.length ?? 0);
+      }
+    });
     const id = d.activeSpec.model.repository;
     const rest = (request.params['*'] ?? '').split('/').filter(Boolean).join('/');
     if (d.routed) return serveRouted(request, reply, d, id, rest);
