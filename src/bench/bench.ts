@@ -4,23 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { machineInfo, versionsInfo } from './environment.ts';
-import { describePayload, type Payload } from './payloads.ts';
+import { describePayload } from './payloads.ts';
 import { BENCH_SCHEMA, errorKinds, type BenchRun, type BenchSettings, type ErrorKind, type Sample, type TargetResult } from './result.ts';
 import { runTarget, type RunOptions, type TargetRun } from './runner.ts';
 import { bucketCounts, distributionOf, round3, sharedBounds } from './stats.ts';
-import { resolveTarget, type Api, type ResolvedTarget } from './targets.ts';
+import { resolveTarget, type ResolvedTarget, type ResolveOptions } from './targets.ts';
 
-export interface BenchOptions {
+/** What a run is given: how to reach and call each target (the resolver's options), and how to load it. */
+export interface BenchOptions extends Omit<ResolveOptions, 'env'> {
   targets: string[];
-  baseUrl: string;
-  model?: string;
-  task?: string;
-  api?: Api;
-  stream: boolean;
-  payload: Payload;
-  headers: Record<string, string>;
-  tokenEnv?: string;
-  useCache?: boolean;
   requests: number;
   concurrency: number;
   warmup: number;
@@ -152,20 +144,7 @@ function fatalResult(name: string, message: string, startedAt: string): TargetRe
 
 /** Resolves every target first, so a bad name or a missing token stops the run before any request is sent. */
 export function resolveAll(o: BenchOptions): ResolvedTarget[] {
-  return o.targets.map((spec) =>
-    resolveTarget(spec, {
-      baseUrl: o.baseUrl,
-      model: o.model,
-      task: o.task,
-      api: o.api,
-      stream: o.stream,
-      payload: o.payload,
-      headers: o.headers,
-      tokenEnv: o.tokenEnv,
-      useCache: o.useCache,
-      env: o.env ?? process.env,
-    }),
-  );
+  return o.targets.map((spec) => resolveTarget(spec, { ...o, env: o.env ?? process.env }));
 }
 
 export async function runBench(o: BenchOptions, hooks: BenchHooks = {}, resolved = resolveAll(o)): Promise<BenchRun> {
