@@ -255,6 +255,8 @@ describe('phone width', () => {
     await page.getByText('Take a photo').waitFor({ state: 'visible' });
     expect(await page.locator('input[capture=environment]').count()).toBe(1);
     await page.getByLabel('Examples').selectOption({ label: 'Sample image' });
+    // The example image is fetched after the choice: run only once it is in (as the desktop test does).
+    await page.getByRole('img', { name: /Selected image/ }).waitFor({ state: 'visible' });
     await compute(page);
     await page.getByTestId('scores').waitFor();
     const inputBox = await page.locator('form.inputs').boundingBox();
