@@ -91,6 +91,8 @@ interface Options {
   auth: boolean;
   /** --limits: the token's tier has every kind of limit (set never to refuse), so each is checked on every call. */
   limits: boolean;
+  /** modelhost's HTTP processes (`serve --processes`). */
+  processes: string;
 }
 
 const program = new Command()
@@ -109,6 +111,11 @@ const program = new Command()
   .option('--quick', 'smoke run: 300 requests in 3 rounds, 1 s of load per target in 1 round, short warm-ups', false)
   .option('--no-auth', 'run modelhost with --auth off: no token check, no limits, no usage records')
   .option('--limits', "give the bench token a tier with every limit (requests and characters per minute, concurrency, monthly budget), set high enough never to refuse, so each is checked on every call", false)
+  .option(
+    '--processes <n|auto>',
+    'modelhost serve --processes: HTTP processes sharing the port ("auto": one per core, as a gateway is deployed; 1: a single process, as the bare proxy)',
+    'auto',
+  )
   .option('--server-root <dir>', 'run modelhost from another checkout (its bin/modelhost.js), to compare versions', root)
   .option('--out <dir>', 'folder for the JSON results', path.join(root, 'bench', 'results'))
   .option('--json <file>', 'write the JSON result to this file instead of <out>/gateway-<timestamp>.json')
@@ -117,6 +124,7 @@ const program = new Command()
     '\nExamples:\n' +
       '  npm run bench:gateway\n' +
       '  npm run bench:gateway -- --quick\n' +
+      '  npm run bench:gateway -- --processes 1\n' +
       '  npm run bench:gateway -- --requests 10000 --rounds 10 --duration 20\n' +
       '  npm run bench:gateway -- --upstream-ms 20',
   );
@@ -331,7 +339,9 @@ async function runLoad(targets: Target[], pids: Pids, connections: number, secon
       let ok = 0;
       const gatewayPid = t.key === 'direct' ? undefined : pids[t.key];
       // Direct has no gateway process: measure the upstream and the bench only (counting a pid twice would hide noise).
-      const cpu = cpuWindow(gatewayPid === undefined ? [pids.upstream, 'self'] : [pids.upstream, gatewayPid, 'self']);
+      // modelhost with --processes > 1 is a primary and its workers: count them all.
+      const gateway = t.key === 'modelhost' ? { tree: pids.modelhost } : gatewayPid;
+      const cpu = cpuWindow(gateway === undefined ? [pids.upstream, 'self'] : [pids.upstream, gateway, 'self']);
       const result = await autocannonRun(t.url, connections, chunk, (status, ms) => {
         count(a.statuses, status);
         if (status === 200) {
@@ -460,7 +470,7 @@ async function main(): Promise<void> {
     });
     if (created.status !== 0) throw new Error(`could not create the bench token: ${created.stderr}`);
     if (opts.auth) HEADERS.authorization = `Bearer ${(JSON.parse(created.stdout) as { token: string }).token}`;
-    const serverArgs = ['--providers', providersPath, '--data-dir', dataDir, '--tiers', tiersPath, '--log-level', 'warn', ...(opts.auth ? [] : ['--auth', 'off'])];
+    const serverArgs = ['--providers', providersPath, '--data-dir', dataDir, '--tiers', tiersPath, '--log-level', 'warn', '--processes', opts.processes, ...(opts.auth ? [] : ['--auth', 'off'])];
     const modelhost = await startServer(serverRoot, serverArgs);
     running.push(modelhost);
     say(`upstream ${upstream.url} (pid ${upstream.pid}, ${opts.upstreamMs} ms per answer); bare proxy ${bare.url} (pid ${bare.pid}); modelhost ${modelhost.url} (pid ${modelhost.pid}): serve ${serverArgs.join(' ')}`);

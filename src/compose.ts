@@ -16,6 +16,7 @@ import { openStore } from './store/index.ts';
 import { expectedCost } from './server/expected-cost.ts';
 import { EndpointManager } from './endpoints/manager.ts';
 import type { ScalingOptions } from './endpoints/deployment.ts';
+import { connectWorker, isClusterWorker } from './cluster/worker.ts';
 
 export interface Composed {
   app: FastifyInstance;
@@ -57,6 +58,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   let ready = config.preload.length === 0;
   const warnings: string[] = [];
   const store = await openStore({ database: config.database, dataDir: config.dataDir });
+  // One of several HTTP processes (`--processes`): limits, breakers and statistics are kept in the primary.
+  const clusterWorker = isClusterWorker() ? connectWorker() : undefined;
   const access = buildAccess(store, {
     host: config.host,
     auth: config.auth,
@@ -65,9 +68,11 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     tiers: opts.tiers,
     defaultTier: config.defaultTier,
     reservationTtlSeconds: config.reservationTtlSeconds,
+    ...(clusterWorker && !config.redis ? { limiter: clusterWorker.limiter } : {}),
     log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
   });
-  const router = buildRouter(routerFile, createLocalAdapter(repository, engine), { warn: (m) => warnings.push(m) });
+  const router = buildRouter(routerFile, createLocalAdapter(repository, engine), { warn: (m) => warnings.push(m), events: clusterWorker?.routerEvents });
+  clusterWorker?.attach(router);
   const publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   // On a shared PostgreSQL only one instance runs the dedicated endpoints' replicas (the first to start); the
   // others say so rather than start a second set of replicas for the same endpoints.
@@ -86,11 +91,13 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
   });
   const endpoints = managesEndpoints ? endpointManager : undefined;
-  if (!managesEndpoints) warnings.push('dedicated endpoints are managed by another instance sharing this database (the first one started); this one answers their routes with 503');
+  if (!managesEndpoints && !clusterWorker) warnings.push('dedicated endpoints are managed by another instance sharing this database (the first one started); this one answers their routes with 503');
   const deps: ServerDeps = {
     repository,
     endpoints,
     ...(managesEndpoints ? {} : { endpointsElsewhere: 'Dedicated endpoints are managed by another modelhost instance on this database (the first one started): send endpoint calls and management requests to it.' }),
+    ...(clusterWorker ? { providerStats: (providers: string[]) => clusterWorker.stats(providers) } : {}),
+    ...(clusterWorker && !managesEndpoints ? { endpointsAt: clusterWorker.endpointsAt } : {}),
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
     router,
@@ -121,6 +128,15 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     return () => own.close();
   });
   await endpoints?.restore();
+  // In a cluster, the worker that manages the endpoints also listens on a loopback port of its own, where the
+  // other workers forward endpoint calls (their requests pass its access checks as any other).
+  let internal: FastifyInstance | undefined;
+  if (clusterWorker && endpoints) {
+    internal = await buildApp(deps, { logger: false });
+    await internal.listen({ host: '127.0.0.1', port: 0, exclusive: true });
+    const { port } = internal.server.address() as { port: number };
+    clusterWorker.announceEndpoints(`http://127.0.0.1:${port}`);
+  }
   for (const w of warnings) app.log.warn(w);
   if (routerFile.providers.length) app.log.info(`router: ${routerFile.providers.length} providers, ${routerFile.models.length} routed models (GET /api/providers)`);
 
@@ -140,6 +156,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     deps,
     preloaded,
     async close() {
+      clusterWorker?.close();
+      await internal?.close();
       await app.close();
       await endpoints?.close();
       await access.close();

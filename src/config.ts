@@ -17,6 +17,8 @@ export const configSchema = z.object({
   builtinModels: bool.default(true),
   preload: z.array(z.string()).default([]),
   workers: z.coerce.number().int().min(1).max(64).default(1),
+  /** HTTP processes sharing the port (node:cluster); "auto": one per core. Shared state lives in the primary (src/cluster). */
+  processes: z.union([z.literal('auto').transform(() => os.availableParallelism()), z.coerce.number().int().min(1).max(64)]).default(1),
   maxBatchSize: z.coerce.number().int().min(1).max(1024).default(64),
   batchWaitMs: z.coerce.number().min(0).max(1000).default(2),
   memoryBudgetMb: z.coerce.number().int().min(64).default(Math.floor((os.totalmem() / 1024 ** 2) * 0.5)),
@@ -60,6 +62,7 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   builtinModels: 'MODELHOST_BUILTIN_MODELS',
   preload: 'MODELHOST_PRELOAD',
   workers: 'MODELHOST_WORKERS',
+  processes: 'MODELHOST_PROCESSES',
   maxBatchSize: 'MODELHOST_MAX_BATCH_SIZE',
   batchWaitMs: 'MODELHOST_BATCH_WAIT_MS',
   memoryBudgetMb: 'MODELHOST_MEMORY_BUDGET_MB',

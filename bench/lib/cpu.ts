@@ -1,5 +1,5 @@
 /** CPU accounting, to tell how much of the machine other processes took during a measurement (noise). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -26,15 +26,46 @@ export function processCpuSeconds(pid: number | 'self'): number {
   }
 }
 
+/** A process and its direct children (a cluster primary and its workers). */
+export interface ProcessTree {
+  tree: number;
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      // ppid is the second field after the command name.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of a process, or of a process and its direct children. */
+function cpuOf(ref: number | 'self' | ProcessTree): number {
+  if (typeof ref !== 'object') return processCpuSeconds(ref);
+  return [ref.tree, ...childrenOf(ref.tree)].map(processCpuSeconds).filter(Number.isFinite).reduce((a, b) => a + b, 0);
+}
+
 /** Measures cores used by `pids`, and by everything else on the machine, between `start()` and `stop()`. */
-export function cpuWindow(pids: (number | 'self')[]): () => { seconds: number; cores: number[]; others: number } {
+export function cpuWindow(pids: (number | 'self' | ProcessTree)[]): () => { seconds: number; cores: number[]; others: number } {
   const t0 = performance.now();
   const busy0 = machineBusySeconds();
-  const own0 = pids.map(processCpuSeconds);
+  const own0 = pids.map(cpuOf);
   return () => {
     const seconds = (performance.now() - t0) / 1000;
     const busy = machineBusySeconds() - busy0;
-    const used = pids.map((pid, i) => processCpuSeconds(pid) - own0[i]!);
+    const used = pids.map((pid, i) => cpuOf(pid) - own0[i]!);
     const ours = used.reduce((a, b) => a + b, 0);
     return { seconds, cores: used.map((u) => u / seconds), others: Math.max(0, busy - ours) / seconds };
   };

@@ -15,6 +15,8 @@ export interface AccessSettings {
   tiers?: Tier[];
   defaultTier: string;
   reservationTtlSeconds?: number;
+  /** A limiter kept elsewhere (a cluster worker asks the primary's); else one is made here. */
+  limiter?: Limiter;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -40,7 +42,7 @@ export function buildAccess(store: Store, s: AccessSettings): AccessParts {
   // The lowest tier serves anonymous callers: the one named "anonymous", else the first listed.
   const anonymousTier = tiers.find((t) => t.name === 'anonymous')?.name ?? tiers[0]!.name;
   const guard = new Guard({ tokens, tiers, mode: s.auth, loopback: isLoopback(s.host), anonymousTier, log: (m) => s.log('info', m) });
-  const limiter = createLimiter({ redis: s.redis, keyPrefix: 'modelhost:limits', reservationTtlMs: (s.reservationTtlSeconds ?? 600) * 1000 });
+  const limiter = s.limiter ?? createLimiter({ redis: s.redis, keyPrefix: 'modelhost:limits', reservationTtlMs: (s.reservationTtlSeconds ?? 600) * 1000 });
   const recorder = new UsageRecorder(store.usage, { log: s.log });
   return {
     tokens,

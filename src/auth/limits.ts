@@ -56,6 +56,8 @@ export class LimitExceededError extends ModelhostError {
   readonly retryAfterMs: number;
   readonly rate?: RateState;
   readonly which: LimitKind;
+  readonly tier: string;
+  readonly limit: string;
 
   constructor(which: LimitKind, tier: string, limit: string, retryAfterMs: number, rate?: RateState) {
     const wait = retryAfterSeconds(retryAfterMs);
@@ -64,6 +66,8 @@ export class LimitExceededError extends ModelhostError {
       retry_after: wait,
     });
     this.which = which;
+    this.tier = tier;
+    this.limit = limit;
     this.retryAfterMs = retryAfterMs;
     if (rate) this.rate = rate;
   }

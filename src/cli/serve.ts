@@ -1,4 +1,7 @@
+import cluster from 'node:cluster';
 import { Command } from 'commander';
+import { pino } from 'pino';
+import { runPrimary } from '../cluster/primary.ts';
 import { compose } from '../compose.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { fail, withDatabase, withModelsDir } from './options.ts';
@@ -10,6 +13,10 @@ export function serveCommand(): Command {
     .option('-p, --port <port>', 'port to listen on (env PORT)', undefined)
     .option('--preload <ids...>', 'models to load at start ("all" for every model); /ready answers 503 until done (env MODELHOST_PRELOAD, comma-separated)')
     .option('--workers <n>', 'worker threads hosting models (env MODELHOST_WORKERS)')
+    .option(
+      '--processes <n|auto>',
+      'HTTP processes sharing the port, "auto" for one per core (env MODELHOST_PROCESSES; default 1). Limits, circuit breakers and provider statistics stay shared; each process loads the local models it serves',
+    )
     .option('--max-batch-size <n>', 'most inputs merged into one forward pass; 1 turns batching off (env MODELHOST_MAX_BATCH_SIZE)')
     .option('--batch-wait-ms <ms>', 'how long an idle model waits to fill a batch (env MODELHOST_BATCH_WAIT_MS)')
     .option('--memory-budget-mb <mb>', 'unload least-recently-used models above this (env MODELHOST_MEMORY_BUDGET_MB; default half the RAM)')
@@ -43,6 +50,18 @@ Examples:
       config = loadConfig({ ...opts, reservationTtlSeconds: opts.reservationTtl, builtinModels: opts.builtinModels === false ? false : undefined });
     } catch (e) {
       fail((e as Error).message);
+    }
+    if (config.processes > 1 && cluster.isPrimary) {
+      const log = pino({ level: config.logLevel });
+      log.info(`cluster: starting ${config.processes} processes on ${config.host}:${config.port}`);
+      await runPrimary({
+        processes: config.processes,
+        redis: config.redis,
+        reservationTtlSeconds: config.reservationTtlSeconds,
+        log: (level, message) => log[level](message),
+        onListening: (address) => log.info(`cluster: ${config.processes} processes serving on ${address}`),
+      });
+      return;
     }
     let composed: Awaited<ReturnType<typeof compose>>;
     try {

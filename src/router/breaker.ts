@@ -7,7 +7,29 @@
  */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-export class CircuitBreaker {
+/** What the router asks of a breaker; a cluster worker's breaker answers from the primary's (src/cluster). */
+export interface Breaker {
+  readonly state: CircuitState;
+  readonly opens: number;
+  readonly probes: number;
+  /** May be a promise when the answer lives elsewhere (an open circuit shared by several processes). */
+  tryAcquire(): boolean | Promise<boolean>;
+  success(): void;
+  failure(): void;
+  release(): void;
+}
+
+/** A breaker's whole state, for mirroring it in other processes. */
+export interface BreakerSnapshot {
+  opened: boolean;
+  openedAt: number;
+  /** Failures counted since the last success, or an open circuit: a success must be reported. */
+  dirty: boolean;
+  opens: number;
+  probes: number;
+}
+
+export class CircuitBreaker implements Breaker {
   private consecutive = 0;
   private openedAt = 0;
   private probing = false;
@@ -56,5 +78,9 @@ export class CircuitBreaker {
   /** A probe that ended without a verdict (the caller went away) frees the slot for the next one. */
   release(): void {
     this.probing = false;
+  }
+
+  snapshot(): BreakerSnapshot {
+    return { opened: this.opened, openedAt: this.openedAt, dirty: this.opened || this.consecutive > 0, opens: this.opens, probes: this.probes };
   }
 }

@@ -8,7 +8,7 @@ import { ModelhostError } from '../core/errors.ts';
 import { CallAbort, UpstreamError, type CallApi, type ProviderAdapter, type ProviderCall, type ProviderResult, type Usage, type CallSignal } from '../core/providers.ts';
 import { delay } from '../providers/_base/adapter.ts';
 import type { Timeouts } from '../providers/_base/http.ts';
-import { CircuitBreaker } from './breaker.ts';
+import { CircuitBreaker, type Breaker } from './breaker.ts';
 import { timeoutsFor, type PolicyName, type Price, type RouterFile } from './config.ts';
 import { costOf } from './cost.ts';
 import { orderCandidates, type Candidate } from './policy.ts';
@@ -63,12 +63,14 @@ export interface RouterEvents {
   onFailover?(from: string, to: string): void;
   /** Provider keys: never let one reach a caller, even if a provider echoes it in an error. */
   secrets?: string[];
+  /** Breakers shared with other processes (src/cluster); else each provider gets its own CircuitBreaker. */
+  breaker?(provider: string, failures: number, cooldownMs: number): Breaker;
 }
 
 
 export class Router {
   readonly stats: ProviderStats;
-  readonly breakers = new Map<string, CircuitBreaker>();
+  readonly breakers = new Map<string, Breaker>();
   private readonly secrets: string[];
   /** Candidates per api, task and mapped model, before the policy orders them. */
   private readonly mapped = new Map<string, Candidate[]>();
@@ -87,7 +89,7 @@ export class Router {
     this.secrets = (events.secrets ?? []).filter((k) => k.length >= 8);
     const { failures, cooldownMs } = file.routing.breaker;
     for (const name of adapters.keys()) {
-      this.breakers.set(name, new CircuitBreaker(failures, cooldownMs, now));
+      this.breakers.set(name, events.breaker?.(name, failures, cooldownMs) ?? new CircuitBreaker(failures, cooldownMs, now));
       this.timeouts.set(name, timeoutsFor(file, file.providers.find((p) => p.name === name)));
     }
   }
@@ -147,7 +149,7 @@ export class Router {
     return price ?? {};
   }
 
-  breaker(provider: string): CircuitBreaker {
+  breaker(provider: string): Breaker {
     return this.breakers.get(provider)!;
   }
 
@@ -171,7 +173,8 @@ export class Router {
       for (let retry = 0; retry <= routing.retries; retry++) {
         if (req.signal.aborted) throw req.signal.reason;
         const breaker = this.breaker(c.provider);
-        if (!breaker.tryAcquire()) {
+        const allowed = breaker.tryAcquire();
+        if (allowed instanceof Promise ? !(await allowed) : !allowed) {
           attempts.push({ provider: c.provider, ms: 0, error: 'circuit open', failure: 'circuit_open' });
           break;
         }
@@ -329,11 +332,16 @@ export class Router {
         if (sent) return;
         sent = true;
         clearTimeout(timer);
-        if (!this.breaker(secondary.provider).tryAcquire()) {
-          attempts.push({ provider: secondary.provider, ms: 0, error: 'circuit open', failure: 'circuit_open' });
-          return reject(new UpstreamError(secondary.provider, 'server', `${secondary.provider}: circuit open`));
-        }
-        run(secondary).then(resolve, reject);
+        const go = (allowed: boolean) => {
+          if (!allowed) {
+            attempts.push({ provider: secondary.provider, ms: 0, error: 'circuit open', failure: 'circuit_open' });
+            return reject(new UpstreamError(secondary.provider, 'server', `${secondary.provider}: circuit open`));
+          }
+          run(secondary).then(resolve, reject);
+        };
+        const allowed = this.breaker(secondary.provider).tryAcquire();
+        if (allowed instanceof Promise) allowed.then(go, reject);
+        else go(allowed);
       };
       const timer = setTimeout(send, wait);
       // An answer from the primary makes the hedge unnecessary; a failure sends it at once.

@@ -46,6 +46,44 @@ export function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
+/** What the routes read: a process's own statistics, or the sum over a cluster's processes (src/cluster). */
+export type StatsReader = Pick<ProviderStats, 'windowMs' | 'snapshot' | 'models' | 'totals'>;
+
+/** Every figure a reader gives for some providers, to send to another process. */
+export interface StatsReport {
+  windowMs: number;
+  providers: { provider: string; snapshot: StatsSnapshot; totals?: { requests: number; errors: number; costUsd: number }; models: { model: string; snapshot: StatsSnapshot }[] }[];
+}
+
+export function reportOf(stats: StatsReader, providers: string[]): StatsReport {
+  return {
+    windowMs: stats.windowMs,
+    providers: providers.map((provider) => ({
+      provider,
+      snapshot: stats.snapshot(provider),
+      totals: stats.totals.get(provider),
+      models: stats.models(provider).map((model) => ({ model, snapshot: stats.snapshot(provider, model) })),
+    })),
+  };
+}
+
+/** A report read back as statistics. */
+export function readerOf(report: StatsReport): StatsReader {
+  const byProvider = new Map(report.providers.map((p) => [p.provider, p]));
+  const empty: StatsSnapshot = { requests: 0, errors: 0, errorRate: 0, availability: 1, p50Ms: null, p95Ms: null, p99Ms: null, costUsd: 0 };
+  const totals = new Map<string, { requests: number; errors: number; costUsd: number }>();
+  for (const p of report.providers) if (p.totals) totals.set(p.provider, p.totals);
+  return {
+    windowMs: report.windowMs,
+    totals,
+    snapshot: (provider, model) => {
+      const p = byProvider.get(provider);
+      return (model ? p?.models.find((m) => m.model === model)?.snapshot : p?.snapshot) ?? empty;
+    },
+    models: (provider) => byProvider.get(provider)?.models.map((m) => m.model) ?? [],
+  };
+}
+
 export class ProviderStats {
   private rings = new Map<string, Ring>();
   /** Rings per provider, then per model: found without building a key on every call. */
@@ -73,9 +111,13 @@ export class ProviderStats {
     return r;
   }
 
-  record(provider: string, model: string, sample: Omit<Sample, 'at'>) {
+  /** Sees every sample as it is recorded (a cluster worker sends them on to the primary). */
+  onRecord?: (provider: string, model: string, sample: Sample) => void;
+
+  record(provider: string, model: string, sample: Omit<Sample, 'at'> & { at?: number }) {
     const s = sample as Sample;
-    s.at = this.now();
+    s.at ??= this.now();
+    this.onRecord?.(provider, model, s);
     this.ring(provider).push(s);
     this.modelRing(provider, model).push(s);
     let t = this.totals.get(provider);

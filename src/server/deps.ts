@@ -1,6 +1,7 @@
 import type { EngineApi } from '../engine/engine.ts';
 import type { ModelRepository } from '../engine/repository.ts';
 import type { Router } from '../router/router.ts';
+import type { StatsReader } from '../router/stats.ts';
 import type { AccessDeps } from './access.ts';
 import type { ResponseCache } from './cache.ts';
 import type { EndpointManager } from '../endpoints/manager.ts';
@@ -16,6 +17,19 @@ export interface ServerConfig {
   publicUrl: string;
 }
 
+export interface ProviderView {
+  stats: StatsReader;
+  failovers: Map<string, number>;
+}
+
+/** The provider statistics to report: the cluster's when there is one, else this router's. */
+export async function providerView(deps: Pick<ServerDeps, 'router' | 'providerStats'>): Promise<ProviderView | undefined> {
+  const router = deps.router;
+  if (!router) return undefined;
+  if (deps.providerStats) return deps.providerStats([...router.adapters.keys()]);
+  return { stats: router.stats, failovers: router.failovers };
+}
+
 /** What the HTTP layer is given by the composition root. */
 export interface ServerDeps {
   repository: Pick<ModelRepository, 'get' | 'list'>;
@@ -28,6 +42,10 @@ export interface ServerDeps {
   endpoints?: EndpointManager;
   /** Set when another instance manages the endpoints: their routes answer 503 with this. */
   endpointsElsewhere?: string;
+  /** In a cluster (`--processes`): where the worker that manages the endpoints listens; their routes are forwarded there. */
+  endpointsAt?: () => string | undefined;
+  /** In a cluster: provider statistics and failovers over every process (else the router's own are read). */
+  providerStats?: (providers: string[]) => Promise<ProviderView>;
   /** Tokens, limits and usage; absent in unit setups that test routes alone. */
   access?: AccessDeps;
   config: ServerConfig;

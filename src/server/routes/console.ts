@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ModelNotFoundError } from '../../core/errors.ts';
 import { validate } from '../../core/tasks/index.ts';
-import type { ServerDeps } from '../deps.ts';
+import { providerView, type ServerDeps } from '../deps.ts';
 import { sendPage } from '../../ui/server/assets.ts';
 import { percentile, type RequestLog } from '../../ui/server/request-log.ts';
 
@@ -155,7 +155,7 @@ export function consoleRoutes(deps: ServerDeps, log: RequestLog) {
     });
 
     app.get('/api/console/failovers', async () => ({
-      failovers: [...(deps.router?.failovers ?? new Map<string, number>())].map(([key, count]) => {
+      failovers: [...((await providerView(deps))?.failovers ?? new Map<string, number>())].map(([key, count]) => {
         const [from, to] = key.split('\u2192');
         return { from, to, count };
       }),

@@ -3,11 +3,12 @@
  * `/api/endpoints/{namespace}` and, for clients configured with a v2 base URL, `/v2/endpoint/{namespace}`.
  * Scope `endpoints`; a namespace is the token's owner (tokens with the admin scope reach every namespace).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelhostError } from '../../core/errors.ts';
 import type { AccessRequest } from '../access.ts';
 import type { ServerDeps } from '../deps.ts';
 import { parseJsonObject } from '../body.ts';
+import { forwardCall } from '../forward.ts';
 
 type Params = { namespace: string; name?: string };
 
@@ -30,6 +31,13 @@ export function endpointRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
     const manager = deps.endpoints;
     if (!manager) {
+      // Another worker of this cluster manages them: its answers, whatever they are, are ours.
+      const at = deps.endpointsAt;
+      if (at) {
+        const forward = (request: FastifyRequest, reply: FastifyReply) => forwardCall(at(), request, reply);
+        for (const path of ['/api/endpoints/*', '/v2/endpoint/*', '/endpoints/*', '/api/whoami-v2']) app.all(path, forward);
+        return;
+      }
       const elsewhere = deps.endpointsElsewhere;
       if (elsewhere) {
         const refuse = async () => {

@@ -3,12 +3,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { EndpointManager } from '../../endpoints/manager.ts';
 import { COLD_START_BUCKETS_S, LATENCY_BUCKETS_S } from '../../endpoints/stats.ts';
 import type { Router } from '../../router/router.ts';
-import type { ServerDeps } from '../deps.ts';
+import { providerView, type ProviderView, type ServerDeps } from '../deps.ts';
 
 const circuitValue = { closed: 0, 'half-open': 1, open: 2 } as const;
 
-/** Provider statistics as Prometheus metrics, read from the router when scraped (no work on the hot path). */
-function routerMetrics(router: Router, registry: Registry) {
+/**
+ * Provider statistics as Prometheus metrics, read when scraped (no work on the hot path): from `view()`, the
+ * figures of every process of a cluster or this router's own.
+ */
+function routerMetrics(router: Router, registry: Registry, view: () => ProviderView) {
   const providers = () => [...router.adapters.keys()];
   const total = (name: string, help: string, pick: (t: { requests: number; errors: number; costUsd: number }) => number) =>
     new Counter({
@@ -19,7 +22,7 @@ function routerMetrics(router: Router, registry: Registry) {
       collect() {
         this.reset();
         for (const p of providers()) {
-          const t = router.stats.totals.get(p);
+          const t = view().stats.totals.get(p);
           if (t) this.inc({ provider: p }, pick(t));
         }
       },
@@ -35,7 +38,7 @@ function routerMetrics(router: Router, registry: Registry) {
     collect() {
       this.reset();
       for (const p of providers()) {
-        const s = router.stats.snapshot(p);
+        const s = view().stats.snapshot(p);
         for (const [q, v] of [['0.5', s.p50Ms], ['0.95', s.p95Ms], ['0.99', s.p99Ms]] as const) if (v !== null) this.set({ provider: p, quantile: q }, v);
       }
     },
@@ -47,7 +50,7 @@ function routerMetrics(router: Router, registry: Registry) {
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of providers()) this.set({ provider: p }, router.stats.snapshot(p).errorRate);
+      for (const p of providers()) this.set({ provider: p }, view().stats.snapshot(p).errorRate);
     },
   });
   new Gauge({
@@ -57,7 +60,7 @@ function routerMetrics(router: Router, registry: Registry) {
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of providers()) this.set({ provider: p }, router.stats.snapshot(p).availability);
+      for (const p of providers()) this.set({ provider: p }, view().stats.snapshot(p).availability);
     },
   });
   new Gauge({
@@ -77,7 +80,7 @@ function routerMetrics(router: Router, registry: Registry) {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [key, n] of router.failovers) {
+      for (const [key, n] of view().failovers) {
         const [from, to] = key.split('\u2192');
         this.inc({ from: from!, to: to! }, n);
       }
@@ -172,8 +175,13 @@ export function metricsRoutes(deps: ServerDeps) {
         this.set(deps.engine.loadedModels().reduce((n, m) => n + m.queued, 0));
       },
     });
-    if (deps.router) routerMetrics(deps.router, registry);
+    // Read once per scrape, before the collectors run (in a cluster it is asked of the primary).
+    let view: ProviderView | undefined;
+    if (deps.router) routerMetrics(deps.router, registry, () => view!);
     if (deps.endpoints) endpointMetrics(deps.endpoints, registry);
-    app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    app.get('/metrics', async (_request, reply) => {
+      view = await providerView(deps);
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
   };
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InputError, ModelhostError } from '../../core/errors.ts';
 import type { CallApi } from '../../core/providers.ts';
 import { parseJsonObject } from '../body.ts';
-import type { ServerDeps } from '../deps.ts';
+import { providerView, type ServerDeps } from '../deps.ts';
 import { callerSignal, sendRouted, splitModelSuffix } from '../routed.ts';
 import { handleCompletion } from './completions.ts';
 import { handleEmbeddings } from './embeddings.ts';
@@ -120,9 +120,11 @@ export function providerRoutes(deps: ServerDeps) {
 
     app.get('/api/providers', async () => {
       const router = deps.router;
-      if (!router) return { providers: [] };
+      const view = await providerView(deps);
+      if (!router || !view) return { providers: [] };
+      const stats = view.stats;
       return {
-        windowSeconds: router.stats.windowMs / 1000,
+        windowSeconds: stats.windowMs / 1000,
         providers: [...router.adapters.values()].map((a) => {
           const breaker = router.breaker(a.name);
           const entry = router.file.providers.find((p) => p.name === a.name);
@@ -131,8 +133,8 @@ export function providerRoutes(deps: ServerDeps) {
             type: a.type,
             baseUrl: entry?.baseUrl ?? null,
             circuit: { state: breaker.state, opens: breaker.opens, probes: breaker.probes },
-            ...router.stats.snapshot(a.name),
-            models: router.stats.models(a.name).map((model) => ({ model, ...router.stats.snapshot(a.name, model) })),
+            ...stats.snapshot(a.name),
+            models: stats.models(a.name).map((model) => ({ model, ...stats.snapshot(a.name, model) })),
           };
         }),
       };
