@@ -145,7 +145,7 @@ describe('protocol details (built-in models)', () => {
   });
 
   it('answers /health and /ready', async () => {
-    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok', pid: process.pid });
     const ready = await fetch(`${server.url}/ready`);
     expect(ready.status).toBe(200);
   });

@@ -3,8 +3,8 @@ import type { ServerDeps } from '../deps.ts';
 
 export function healthRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
-    // Liveness: the process answers.
-    app.get('/health', async () => ({ status: 'ok' }));
+    // Liveness: the process answers (with --processes, the pid says which one).
+    app.get('/health', async () => ({ status: 'ok', pid: process.pid }));
     // Readiness: preloading has finished, so traffic can be sent here.
     app.get('/ready', async (_request, reply) => {
       const ready = deps.isReady();
