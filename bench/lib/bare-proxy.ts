@@ -13,19 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { Pool } from 'undici';
+import { endToEnd } from '../../src/server/headers.ts';
 import { isMain, startChild, type ChildServer } from './child.ts';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and `host`: never forwarded either way. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
-
-function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  return out;
-}
 
 export function createBareProxy(upstream: string): { server: http.Server; pool: Pool } {
   // As many connections as modelhost's per-provider undici Agent allows (512), kept alive as long as its (30 s).

@@ -2,8 +2,8 @@
  * A cluster worker's shared state (`modelhost serve --processes N`): what must hold across the processes lives
  * in the primary, and the worker's pieces forward to it.
  *
- * - Limits: every admission and settlement is asked of the primary's limiter (one IPC round trip per call of a
- *   tier with limits; tiers without limits never ask). With `--redis` the workers use Redis directly instead.
+ * - Limits: every admission is asked of the primary's limiter and every settlement told to it (one IPC round trip
+ *   per call of a tier with limits; tiers without limits never ask). With `--redis` the workers use Redis directly.
  * - Circuit breakers: the primary's breaker decides. Each worker mirrors its state, so a closed circuit costs no
  *   message; failures are reported at once, successes only while failures are counted, and the probe of a
  *   half-open circuit is granted by the primary, so one probe goes out per cool-down across all workers.
@@ -41,10 +41,15 @@ export class ClusterLimiter implements Limiter {
   async admit(subject: string, tier: Tier, expected: { units: number; costUsd: number }): Promise<Admission> {
     const r = await this.channel.request<AdmitReply>('limits.admit', { subject, tier, expected });
     if (r.refused) throw new LimitExceededError(r.refused.which, r.refused.tier, r.refused.limit, r.refused.retryAfterMs, r.refused.rate);
-    let settled: Promise<void> | undefined;
+    let settled = false;
     return {
       ...(r.rate ? { rate: r.rate } : {}),
-      settle: (actual) => (settled ??= this.channel.request<void>('limits.settle', { id: r.id, actual })),
+      // Told, not asked: nothing waits on a settlement, and a round trip per call would cost every call.
+      settle: async (actual) => {
+        if (settled) return;
+        settled = true;
+        this.channel.note('limits.settle', { id: r.id, actual });
+      },
     };
   }
 

@@ -5,18 +5,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import { ModelhostError } from '../core/errors.ts';
+import { endToEnd } from './headers.ts';
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and `host`: never forwarded either way. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
-
-function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  return out;
-}
 
 // No deadlines of its own: the process it forwards to holds and times out calls itself (a wake from zero can
 // take as long as --max-wait-for-model).
