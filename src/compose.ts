@@ -96,7 +96,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     repository,
     endpoints,
     ...(managesEndpoints ? {} : { endpointsElsewhere: 'Dedicated endpoints are managed by another modelhost instance on this database (the first one started): send endpoint calls and management requests to it.' }),
-    ...(clusterWorker ? { providerStats: (providers: string[]) => clusterWorker.stats(providers) } : {}),
+    ...(clusterWorker ? { providerStats: (providers: string[]) => clusterWorker.stats(providers), clusterMetrics: () => clusterWorker.channel.request<string>('metrics', null) } : {}),
     ...(clusterWorker && !managesEndpoints ? { endpointsAt: clusterWorker.endpointsAt } : {}),
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),

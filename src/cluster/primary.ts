@@ -6,6 +6,7 @@
  * managed. See `worker.ts` for the workers' side.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
 import { createLimiter, LimitExceededError, type Admission } from '../auth/limits.ts';
 import type { Tier } from '../auth/tiers.ts';
 import { CircuitBreaker, type BreakerSnapshot } from '../router/breaker.ts';
@@ -21,6 +22,22 @@ export interface PrimaryOptions {
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Called once every worker is listening. */
   onListening?: (address: string) => void;
+}
+
+/** What workers send; each operation reads its own fields (see worker.ts). */
+interface Args {
+  subject: string;
+  tier: Tier;
+  expected: { units: number; costUsd: number };
+  id: string;
+  actual: { units: number; costUsd: number };
+  provider: string;
+  failures: number;
+  cooldownMs: number;
+  samples: WireSample[];
+  failovers: [string, number][];
+  providers: string[];
+  url: string;
 }
 
 interface Held {
@@ -40,6 +57,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   const stats = new ProviderStats(300_000, 2048);
   const failovers = new Map<string, number>();
   let endpoints: { url: string; worker: number } | undefined;
+  // Asks every worker for its registry and sums them by each metric's aggregator (prom-client).
+  const metrics = new AggregatorRegistry();
   let stopping = false;
   let listening = 0;
   let everListened = false;
@@ -66,13 +85,13 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
     cast('breaker', { provider, snapshot });
   };
 
-  async function handle(worker: number, op: string, args: any): Promise<unknown> {
+  async function handle(worker: number, op: string, args: Args): Promise<unknown> {
     switch (op) {
       case 'hello':
         return { endpointsAt: endpoints?.url, breakers: [...breakers].map(([p, b]) => [p, b.snapshot()] as [string, BreakerSnapshot]) };
       case 'limits.admit': {
         if (!limiter) throw new Error('limits are kept in Redis in this cluster');
-        const { subject, tier, expected } = args as { subject: string; tier: Tier; expected: { units: number; costUsd: number } };
+        const { subject, tier, expected } = args;
         try {
           const admission = await limiter.admit(subject, tier, expected);
           const id = String(nextAdmission++);
@@ -111,12 +130,14 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
         return undefined;
       }
       case 'stats.samples': {
-        for (const [provider, model, at, ms, ok, reachable, cost] of args.samples as WireSample[]) stats.record(provider, model, { at, ms, ok, reachable, cost });
-        for (const [key, n] of args.failovers as [string, number][]) failovers.set(key, (failovers.get(key) ?? 0) + n);
+        for (const [provider, model, at, ms, ok, reachable, cost] of args.samples) stats.record(provider, model, { at, ms, ok, reachable, cost });
+        for (const [key, n] of args.failovers) failovers.set(key, (failovers.get(key) ?? 0) + n);
         return undefined;
       }
       case 'stats.report':
         return { report: reportOf(stats, args.providers), failovers: [...failovers] };
+      case 'metrics':
+        return metrics.clusterMetrics();
       case 'endpoints.at':
         endpoints = { url: args.url, worker };
         cast('endpoints.at', { url: args.url });
@@ -151,7 +172,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
     started.set(slot, Date.now());
     w.on('message', (m: unknown) => {
       if (!isMessage<ToPrimary>(m)) return;
-      const done = handle(w.id, m.op, m.args);
+      const done = handle(w.id, m.op, m.args as Args);
       if (m.mh !== 'req') {
         done.catch((e: Error) => opts.log('error', `cluster: ${m.op} from worker ${slot} failed: ${e.message}`));
         return;

@@ -154,12 +154,18 @@ export interface ClusterWorker {
 
 export function connectWorker(channel = new WorkerChannel()): ClusterWorker {
   const breakers = new Map<string, ClusterBreaker>();
+  // The last state heard per provider, for breakers made after it arrived.
+  const known = new Map<string, BreakerSnapshot>();
+  const heard = (provider: string, snapshot: BreakerSnapshot) => {
+    known.set(provider, snapshot);
+    breakers.get(provider)?.update(snapshot);
+  };
   let samples: WireSample[] = [];
   let failovers = new Map<string, number>();
   let endpointsUrl: string | undefined;
   channel.on('breaker', (args) => {
     const { provider, snapshot } = args as { provider: string; snapshot: BreakerSnapshot };
-    breakers.get(provider)?.update(snapshot);
+    heard(provider, snapshot);
   });
   channel.on('endpoints.at', (args) => {
     endpointsUrl = (args as { url?: string }).url;
@@ -177,7 +183,7 @@ export function connectWorker(channel = new WorkerChannel()): ClusterWorker {
     .request<{ endpointsAt?: string; breakers: [string, BreakerSnapshot][] }>('hello', { pid: process.pid })
     .then((r) => {
       endpointsUrl ??= r.endpointsAt;
-      for (const [provider, snapshot] of r.breakers) breakers.get(provider)?.update(snapshot);
+      for (const [provider, snapshot] of r.breakers) heard(provider, snapshot);
     })
     .catch(() => undefined);
 
@@ -187,6 +193,8 @@ export function connectWorker(channel = new WorkerChannel()): ClusterWorker {
     routerEvents: {
       breaker(provider, failures, cooldownMs) {
         const b = new ClusterBreaker(channel, provider, failures, cooldownMs);
+        const last = known.get(provider);
+        if (last) b.update(last);
         breakers.set(provider, b);
         return b;
       },

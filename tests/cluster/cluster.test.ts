@@ -33,7 +33,7 @@ function cli(args: string[]): string {
 }
 
 /** One call on a connection of its own (no keep-alive), so that it may land on any worker. */
-function fresh(method: string, url: string, body?: unknown, token = admin, timeoutMs = 10_000): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string; json: any }> {
+function fresh(method: string, url: string, body?: unknown, token = admin, timeoutMs = 10_000): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
@@ -149,6 +149,20 @@ describe('serve --processes 2', () => {
     }
   }, 60_000);
 
+  it('/metrics sums every process: local inference counted wherever it ran, one copy of each process-wide figure', async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await fresh('POST', `${base}/models/tiny/bert-sentiment`, { inputs: `great movie ${i}`, options: { wait_for_model: true } });
+      expect(r.status).toBe(200);
+    }
+    for (let i = 0; i < 4; i++) {
+      const text = (await fresh('GET', `${base}/metrics`)).text;
+      expect(text).toMatch(/^modelhost_engine_items_total 6$/m);
+      // Each process loaded the model it was asked for.
+      expect(text).toMatch(/^modelhost_models_loaded 2$/m);
+      expect(text.match(/^nodejs_version_info\{/gm)).toHaveLength(1);
+    }
+  }, 60_000);
+
   it('rate limits hold across the processes: a tier of 20 requests per minute gets exactly 20', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await fresh('POST', `${base}/v1/chat/completions`, chat('sim/chat'), limited.token)).status);
@@ -214,7 +228,11 @@ describe('serve --processes 2', () => {
       answers.add(r.text);
     }
     expect(answers.size).toBe(1);
-    for (let i = 0; i < 4; i++) expect((await fresh('GET', `${base}/api/endpoints/admin`)).json.items.map((e: { name: string }) => e.name)).toEqual(['shared']);
+    for (let i = 0; i < 4; i++) {
+      expect((await fresh('GET', `${base}/api/endpoints/admin`)).json.items.map((e: { name: string }) => e.name)).toEqual(['shared']);
+      // The managing process's endpoint metrics are in every scrape.
+      expect((await fresh('GET', `${base}/metrics`)).text).toMatch(/^modelhost_endpoint_up\{endpoint="shared",state="running"\} 1$/m);
+    }
     expect((await fresh('DELETE', `${base}/api/endpoints/admin/shared`)).status).toBe(200);
     for (let i = 0; i < 4; i++) expect((await fresh('POST', `${base}/endpoints/shared`, { inputs: 'x' }, '')).status).toBe(404);
   }, 90_000);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EndpointManager } from '../../endpoints/manager.ts';
 import { COLD_START_BUCKETS_S, LATENCY_BUCKETS_S } from '../../endpoints/stats.ts';
 import type { Router } from '../../router/router.ts';
@@ -11,7 +11,7 @@ const circuitValue = { closed: 0, 'half-open': 1, open: 2 } as const;
  * Provider statistics as Prometheus metrics, read when scraped (no work on the hot path): from `view()`, the
  * figures of every process of a cluster or this router's own.
  */
-function routerMetrics(router: Router, registry: Registry, view: () => ProviderView) {
+function routerMetrics(router: Router, registry: Registry, view: () => Promise<ProviderView>) {
   const providers = () => [...router.adapters.keys()];
   const total = (name: string, help: string, pick: (t: { requests: number; errors: number; costUsd: number }) => number) =>
     new Counter({
@@ -19,10 +19,13 @@ function routerMetrics(router: Router, registry: Registry, view: () => ProviderV
       help,
       labelNames: ['provider'],
       registers: [registry],
-      collect() {
+      // Every process reports the primary's figures: one copy is the total.
+      aggregator: 'first',
+      async collect() {
         this.reset();
+        const { stats } = await view();
         for (const p of providers()) {
-          const t = view().stats.totals.get(p);
+          const t = stats.totals.get(p);
           if (t) this.inc({ provider: p }, pick(t));
         }
       },
@@ -35,10 +38,12 @@ function routerMetrics(router: Router, registry: Registry, view: () => ProviderV
     help: 'Rolling latency percentiles of successful calls (last 5 minutes)',
     labelNames: ['provider', 'quantile'],
     registers: [registry],
-    collect() {
+    aggregator: 'first',
+    async collect() {
       this.reset();
+      const { stats } = await view();
       for (const p of providers()) {
-        const s = view().stats.snapshot(p);
+        const s = stats.snapshot(p);
         for (const [q, v] of [['0.5', s.p50Ms], ['0.95', s.p95Ms], ['0.99', s.p99Ms]] as const) if (v !== null) this.set({ provider: p, quantile: q }, v);
       }
     },
@@ -48,9 +53,11 @@ function routerMetrics(router: Router, registry: Registry, view: () => ProviderV
     help: 'Share of failed calls per provider (last 5 minutes)',
     labelNames: ['provider'],
     registers: [registry],
-    collect() {
+    aggregator: 'first',
+    async collect() {
       this.reset();
-      for (const p of providers()) this.set({ provider: p }, view().stats.snapshot(p).errorRate);
+      const { stats } = await view();
+      for (const p of providers()) this.set({ provider: p }, stats.snapshot(p).errorRate);
     },
   });
   new Gauge({
@@ -58,9 +65,11 @@ function routerMetrics(router: Router, registry: Registry, view: () => ProviderV
     help: 'Share of calls the provider answered at all, even with an error (last 5 minutes)',
     labelNames: ['provider'],
     registers: [registry],
-    collect() {
+    aggregator: 'first',
+    async collect() {
       this.reset();
-      for (const p of providers()) this.set({ provider: p }, view().stats.snapshot(p).availability);
+      const { stats } = await view();
+      for (const p of providers()) this.set({ provider: p }, stats.snapshot(p).availability);
     },
   });
   new Gauge({
@@ -68,6 +77,7 @@ function routerMetrics(router: Router, registry: Registry, view: () => ProviderV
     help: 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open',
     labelNames: ['provider'],
     registers: [registry],
+    aggregator: 'first',
     collect() {
       this.reset();
       for (const p of providers()) this.set({ provider: p }, circuitValue[router.breaker(p).state]);
@@ -78,9 +88,10 @@ function routerMetrics(router: Router, registry: Registry, view: () => ProviderV
     help: 'Calls moved from one provider to the next',
     labelNames: ['from', 'to'],
     registers: [registry],
-    collect() {
+    aggregator: 'first',
+    async collect() {
       this.reset();
-      for (const [key, n] of view().failovers) {
+      for (const [key, n] of (await view()).failovers) {
         const [from, to] = key.split('\u2192');
         this.inc({ from: from!, to: to! }, n);
       }
@@ -132,56 +143,77 @@ function endpointMetrics(manager: EndpointManager, registry: Registry) {
   perEndpoint('modelhost_endpoint_replica_seconds_total', 'Replica-seconds run (what an hourly price is billed on)', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.replicaSeconds));
 }
 
+const registries = new WeakMap<ServerDeps, Registry>();
+
 /**
- * Prometheus metrics: Node's defaults (event-loop lag at 1 ms precision, so that a blocked loop shows) and the
- * engine's batching counters.
+ * One registry per server (the apps of endpoint ports share it): Node's defaults (event-loop lag at 1 ms
+ * precision, so that a blocked loop shows), the engine's batching counters, the router's and the endpoints'.
  */
+function registryFor(deps: ServerDeps): Registry {
+  let registry = registries.get(deps);
+  if (registry) return registry;
+  registry = new Registry();
+  registries.set(deps, registry);
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1 });
+  const counters = deps.engine.counters;
+  new Counter({
+    name: 'modelhost_engine_batches_total',
+    help: 'Forward passes run by the engine',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(counters.batches);
+    },
+  });
+  new Counter({
+    name: 'modelhost_engine_items_total',
+    help: 'Inputs run by the engine (items / batches = mean batch size)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(counters.items);
+    },
+  });
+  new Gauge({
+    name: 'modelhost_models_loaded',
+    help: 'Models loaded in the engine',
+    registers: [registry],
+    collect() {
+      this.set(deps.engine.loadedModels().filter((m) => m.state === 'ready').length);
+    },
+  });
+  new Gauge({
+    name: 'modelhost_queued_inputs',
+    help: 'Inputs waiting for their model',
+    registers: [registry],
+    collect() {
+      this.set(deps.engine.loadedModels().reduce((n, m) => n + m.queued, 0));
+    },
+  });
+  if (deps.router) {
+    // Read once per scrape and shared by the collectors (in a cluster it is asked of the primary).
+    let cached: { at: number; view: Promise<ProviderView | undefined> } | undefined;
+    const view = () => {
+      const now = Date.now();
+      if (!cached || now - cached.at > 100) cached = { at: now, view: providerView(deps) };
+      return cached.view as Promise<ProviderView>;
+    };
+    routerMetrics(deps.router, registry, view);
+  }
+  if (deps.endpoints) endpointMetrics(deps.endpoints, registry);
+  return registry;
+}
+
+/** `GET /metrics`: this process's figures, or in a cluster (`--processes`) the sum over its processes. */
 export function metricsRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1 });
-    const counters = deps.engine.counters;
-    new Counter({
-      name: 'modelhost_engine_batches_total',
-      help: 'Forward passes run by the engine',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(counters.batches);
-      },
-    });
-    new Counter({
-      name: 'modelhost_engine_items_total',
-      help: 'Inputs run by the engine (items / batches = mean batch size)',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(counters.items);
-      },
-    });
-    new Gauge({
-      name: 'modelhost_models_loaded',
-      help: 'Models loaded in the engine',
-      registers: [registry],
-      collect() {
-        this.set(deps.engine.loadedModels().filter((m) => m.state === 'ready').length);
-      },
-    });
-    new Gauge({
-      name: 'modelhost_queued_inputs',
-      help: 'Inputs waiting for their model',
-      registers: [registry],
-      collect() {
-        this.set(deps.engine.loadedModels().reduce((n, m) => n + m.queued, 0));
-      },
-    });
-    // Read once per scrape, before the collectors run (in a cluster it is asked of the primary).
-    let view: ProviderView | undefined;
-    if (deps.router) routerMetrics(deps.router, registry, () => view!);
-    if (deps.endpoints) endpointMetrics(deps.endpoints, registry);
-    app.get('/metrics', async (_request, reply) => {
-      view = await providerView(deps);
-      return reply.type(registry.contentType).send(await registry.metrics());
-    });
+    const registry = registryFor(deps);
+    if (deps.clusterMetrics) {
+      AggregatorRegistry.setRegistries([registry]);
+      // Constructing one is what makes prom-client answer the primary's requests for this process's metrics.
+      new AggregatorRegistry();
+    }
+    const metrics = deps.clusterMetrics ?? (() => registry.metrics());
+    app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await metrics()));
   };
 }
