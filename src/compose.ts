@@ -17,6 +17,7 @@ import { expectedCost } from './server/expected-cost.ts';
 import { EndpointManager } from './endpoints/manager.ts';
 import type { ScalingOptions } from './endpoints/deployment.ts';
 import { connectWorker, isClusterWorker } from './cluster/worker.ts';
+import { REQUEST_LOG, RequestLog } from './ui/server/request-log.ts';
 
 export interface Composed {
   app: FastifyInstance;
@@ -96,7 +97,13 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     repository,
     endpoints,
     ...(managesEndpoints ? {} : { endpointsElsewhere: 'Dedicated endpoints are managed by another modelhost instance on this database (the first one started): send endpoint calls and management requests to it.' }),
-    ...(clusterWorker ? { providerStats: (providers: string[]) => clusterWorker.stats(providers), clusterMetrics: () => clusterWorker.channel.request<string>('metrics', null) } : {}),
+    ...(clusterWorker
+      ? {
+          providerStats: (providers: string[]) => clusterWorker.stats(providers),
+          clusterMetrics: () => clusterWorker.channel.request<string>('metrics', null),
+          collect: (kind: string) => clusterWorker.collect(kind),
+        }
+      : {}),
     ...(clusterWorker && !managesEndpoints ? { endpointsAt: clusterWorker.endpointsAt } : {}),
     engine,
     cache: new ResponseCache(config.cacheEntries, config.cacheTtlSeconds * 1000),
@@ -118,7 +125,10 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     },
     isReady: () => ready,
   };
-  const app = await buildApp(deps, { logger: opts.logger });
+  // The console's request log; in a cluster the console merges every process's.
+  const requestLog = new RequestLog();
+  clusterWorker?.onCollect(REQUEST_LOG, () => requestLog.export());
+  const app = await buildApp(deps, { logger: opts.logger, requestLog });
   logger.app = app;
   for (const w of repository.warnings) app.log.warn(`skipped model folder ${w.dir}: ${w.reason}`);
   // An endpoint with route.port also answers on that port, at its root, with the same routes and errors.

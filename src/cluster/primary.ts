@@ -38,6 +38,8 @@ interface Args {
   failovers: [string, number][];
   providers: string[];
   url: string;
+  kind: string;
+  value: unknown;
 }
 
 interface Held {
@@ -57,6 +59,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
   const stats = new ProviderStats(300_000, 2048);
   const failovers = new Map<string, number>();
   let endpoints: { url: string; worker: number } | undefined;
+  const gathering = new Map<number, { values: unknown[]; waiting: Set<number>; done(): void }>();
+  let nextGather = 1;
   // Asks every worker for its registry and sums them by each metric's aggregator (prom-client).
   const metrics = new AggregatorRegistry();
   let stopping = false;
@@ -136,6 +140,17 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
       }
       case 'stats.report':
         return { report: reportOf(stats, args.providers), failovers: [...failovers] };
+      case 'collect':
+        return gather(args.kind);
+      case 'collected': {
+        const g = gathering.get(Number(args.id));
+        if (g) {
+          g.values.push(args.value);
+          g.waiting.delete(worker);
+          if (g.waiting.size === 0) g.done();
+        }
+        return undefined;
+      }
       case 'metrics':
         return metrics.clusterMetrics();
       case 'endpoints.at':
@@ -145,6 +160,24 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
       default:
         throw new Error(`unknown cluster operation ${op}`);
     }
+  }
+
+  /** Asks every live worker for its `kind` figures; a worker that does not answer within 3 s is left out. */
+  function gather(kind: string): Promise<unknown[]> {
+    const id = nextGather++;
+    const live = [...slots.values()].filter((w) => w.isConnected());
+    return new Promise((resolve) => {
+      const values: unknown[] = [];
+      const done = () => {
+        clearTimeout(timer);
+        gathering.delete(id);
+        resolve(values);
+      };
+      const timer = setTimeout(done, 3000);
+      gathering.set(id, { values, waiting: new Set(live.map((w) => w.id)), done });
+      for (const w of live) w.send({ mh: 'cast', op: 'collect', args: { id, kind } } satisfies Cast);
+      if (live.length === 0) done();
+    });
   }
 
   /** What a dead worker held is given back: its admissions (slots, reservations), its probe, its endpoints. */
@@ -159,6 +192,9 @@ export async function runPrimary(opts: PrimaryOptions): Promise<void> {
       probeHolder.delete(provider);
       breakers.get(provider)?.release();
       castBreaker(provider);
+    }
+    for (const g of gathering.values()) {
+      if (g.waiting.delete(worker) && g.waiting.size === 0) g.done();
     }
     if (endpoints?.worker === worker) {
       endpoints = undefined;

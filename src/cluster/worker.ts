@@ -145,6 +145,10 @@ export interface ClusterWorker {
   attach(router: Router): void;
   /** Statistics over every worker. */
   stats(providers: string[]): Promise<{ stats: StatsReader; failovers: Map<string, number> }>;
+  /** What this worker answers when the figures of every worker are gathered (`collect`). */
+  onCollect(kind: string, fn: () => unknown): void;
+  /** The answers of every live worker (this one included) for `kind`. */
+  collect(kind: string): Promise<unknown[]>;
   /** Says this worker manages the dedicated endpoints, at this internal URL. */
   announceEndpoints(url: string): void;
   /** Where the worker that manages the dedicated endpoints listens, once known. */
@@ -166,6 +170,12 @@ export function connectWorker(channel = new WorkerChannel()): ClusterWorker {
   channel.on('breaker', (args) => {
     const { provider, snapshot } = args as { provider: string; snapshot: BreakerSnapshot };
     heard(provider, snapshot);
+  });
+  const collectors = new Map<string, () => unknown>();
+  channel.on('collect', (args) => {
+    const { id, kind } = args as { id: number; kind: string };
+    const fn = collectors.get(kind);
+    channel.note('collected', { id, value: fn ? fn() : null });
   });
   channel.on('endpoints.at', (args) => {
     endpointsUrl = (args as { url?: string }).url;
@@ -212,6 +222,12 @@ export function connectWorker(channel = new WorkerChannel()): ClusterWorker {
       flush();
       const r = await channel.request<{ report: StatsReport; failovers: [string, number][] }>('stats.report', { providers });
       return { stats: readerOf(r.report), failovers: new Map(r.failovers) };
+    },
+    onCollect(kind, fn) {
+      collectors.set(kind, fn);
+    },
+    collect(kind) {
+      return channel.request<unknown[]>('collect', { kind });
     },
     announceEndpoints(url) {
       endpointsUrl = url;

@@ -39,6 +39,8 @@ export interface AppOptions {
   logger?: boolean | object;
   /** Serve only this dedicated endpoint, at the root of the app (an endpoint's own port). */
   endpointAtRoot?: string;
+  /** The console's request log (else the app keeps its own). */
+  requestLog?: RequestLog;
 }
 
 /** Builds the HTTP app from injected parts; it never constructs engines or repositories itself. */
@@ -86,7 +88,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
 
   if (deps.access && !deps.access.off) registerAccess(app, deps.access);
   // Spaces and console (src/ui): the console's request log sees every call.
-  const requestLog = new RequestLog();
+  const requestLog = opts.requestLog ?? new RequestLog();
   registerRequestLog(app, requestLog);
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));

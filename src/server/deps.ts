@@ -44,6 +44,8 @@ export interface ServerDeps {
   endpointsElsewhere?: string;
   /** In a cluster (`--processes`): where the worker that manages the endpoints listens; their routes are forwarded there. */
   endpointsAt?: () => string | undefined;
+  /** In a cluster: every process's answer for `kind` (the console merges their request logs). */
+  collect?: (kind: string) => Promise<unknown[]>;
   /** In a cluster: `/metrics` over every process, summed by the primary (else this process's registry). */
   clusterMetrics?: () => Promise<string>;
   /** In a cluster: provider statistics and failovers over every process (else the router's own are read). */

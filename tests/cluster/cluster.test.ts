@@ -146,6 +146,13 @@ describe('serve --processes 2', () => {
       expect(list.find((p) => p.name === 'up')!.requests).toBe(40);
       const metrics = await fresh('GET', `${base}/metrics`);
       expect(metrics.text).toMatch(/modelhost_provider_attempts_total\{provider="up"\} 40\b/);
+      // The console's request log merges every process's.
+      const log = await fresh('GET', `${base}/api/console/log?model=sim/chat&limit=5000`);
+      expect(log.status).toBe(200);
+      expect(log.json.total).toBe(40);
+      expect(new Set(log.json.calls.map((c: { id: string }) => c.id)).size).toBe(40);
+      const models = await fresh('GET', `${base}/api/console/overview?minutes=5`);
+      expect(models.json.kpis.requests).toBeGreaterThanOrEqual(40);
     }
   }, 60_000);
 

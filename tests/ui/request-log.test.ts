@@ -39,4 +39,25 @@ describe('request log', () => {
     expect(log.modelLatency('tiny/m')).toMatchObject({ p50: 5, samples: 1 });
     expect(log.calls.map((c) => c.status)).toEqual([500, 200]);
   });
+
+  it('merges the logs of several processes: calls in time order, counts and minutes summed, the same as one log of all calls', () => {
+    const a = new RequestLog();
+    const b = new RequestLog();
+    const one = new RequestLog();
+    for (let i = 0; i < 300; i++) {
+      const c = call(i * 1000, { status: i % 10 === 0 ? 500 : 200, model: i % 3 === 0 ? 'tiny/x' : 'tiny/m' });
+      (i % 2 === 0 ? a : b).add(c);
+      one.add(c);
+    }
+    // Through JSON, as the processes send them.
+    const merged = RequestLog.merge([JSON.parse(JSON.stringify(a.export())), JSON.parse(JSON.stringify(b.export()))]);
+    expect(merged.calls.map((c) => c.id)).toEqual(one.calls.map((c) => c.id));
+    expect([...merged.counts].sort()).toEqual([...one.counts].sort());
+    expect([...merged.lastUsed].sort()).toEqual([...one.lastUsed].sort());
+    const now = 1_700_000_000_000 + 300 * 1000;
+    const sum = (log: RequestLog) => log.series(10, now).map((m) => [m.minute, m.ok, m.serverErrors, m.latencies.length]);
+    expect(sum(merged)).toEqual(sum(one));
+    expect(merged.modelLatency('tiny/x').samples).toBe(one.modelLatency('tiny/x').samples);
+    expect(merged.modelLatency('tiny/m').p95).toBe(one.modelLatency('tiny/m').p95);
+  });
 });

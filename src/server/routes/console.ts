@@ -13,7 +13,7 @@ import { ModelNotFoundError } from '../../core/errors.ts';
 import { validate } from '../../core/tasks/index.ts';
 import { providerView, type ServerDeps } from '../deps.ts';
 import { sendPage } from '../../ui/server/assets.ts';
-import { percentile, type RequestLog } from '../../ui/server/request-log.ts';
+import { percentile, REQUEST_LOG, RequestLog, type RequestLogData } from '../../ui/server/request-log.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -50,7 +50,9 @@ function benchRows(value: unknown, at = '', depth = 0, out: { path: string; figu
   return out;
 }
 
-export function consoleRoutes(deps: ServerDeps, log: RequestLog) {
+export function consoleRoutes(deps: ServerDeps, own: RequestLog) {
+  /** This process's log, or in a cluster the merge of every process's. */
+  const current = async (): Promise<RequestLog> => (deps.collect ? RequestLog.merge((await deps.collect(REQUEST_LOG)).filter(Boolean) as RequestLogData[]) : own);
   return async function routes(app: FastifyInstance) {
     for (const url of ['/admin', '/admin/*']) {
       app.get(url, async (_request, reply) => sendPage(reply, { title: 'Console · modelhost', entry: 'web/console.tsx', bootstrap: { view: 'console' } }));
@@ -63,6 +65,7 @@ export function consoleRoutes(deps: ServerDeps, log: RequestLog) {
 
     app.get('/api/console/overview', async (request) => {
       const q = validate(overviewQuery, request.query, 'query');
+      const log = await current();
       const series = log.series(q.minutes).map((b) => {
         const l = [...b.latencies].sort((x, y) => x - y);
         return { minute: new Date(b.minute * 60_000).toISOString(), ok: b.ok, clientErrors: b.clientErrors, serverErrors: b.serverErrors, loading: b.loading, p50: percentile(l, 0.5), p95: percentile(l, 0.95), p99: percentile(l, 0.99) };
@@ -109,6 +112,7 @@ export function consoleRoutes(deps: ServerDeps, log: RequestLog) {
     });
 
     app.get('/api/console/models', async () => {
+      const log = await current();
       const loaded = new Map(deps.engine.loadedModels().map((m) => [m.id, m]));
       const c = deps.engine.counters;
       const now = Date.now();
@@ -163,6 +167,7 @@ export function consoleRoutes(deps: ServerDeps, log: RequestLog) {
 
     app.get('/api/console/log', async (request) => {
       const q = validate(logQuery, request.query, 'query');
+      const log = await current();
       const rows = log.calls.filter(
         (c) =>
           (q.kind === 'all' || c.kind === q.kind) &&

@@ -2,8 +2,8 @@
  * The console's live view of traffic, kept in memory by one `onResponse` hook: the last 5,000 calls (redacted:
  * method, path without its query, model, status, latency, provider, and the token's name and id, never its
  * value or any body), per-minute counts by status class for the last 24 hours, and per-model latency samples
- * for percentiles. Per process: with several instances each console shows its own instance (usage and cost
- * come from the shared store).
+ * for percentiles. Per instance: with several instances each console shows its own (usage and cost come from
+ * the shared store); the processes of one instance (`--processes`) are merged when the console asks.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -53,10 +53,28 @@ class Ring<T> {
   get length(): number {
     return this.items.length;
   }
+  /** Refills the ring with `items` (oldest first); the newest `size` are kept. */
+  load(items: T[]): void {
+    this.items.length = 0;
+    this.next = 0;
+    for (const item of items.slice(-this.size)) this.push(item);
+  }
   toArray(): T[] {
     return this.items.length < this.size ? [...this.items] : [...this.items.slice(this.next), ...this.items.slice(0, this.next)];
   }
 }
+
+/** A process's request log as plain data, to merge the logs of a cluster's processes (`--processes`). */
+export interface RequestLogData {
+  calls: LoggedCall[];
+  minutes: MinuteBucket[];
+  samples: [string, number[]][];
+  lastUsed: [string, number][];
+  counts: [string, { requests: number; errors: number }][];
+}
+
+/** What a cluster's processes are asked for when the console merges their logs. */
+export const REQUEST_LOG = 'request-log';
 
 export class RequestLog {
   private readonly ring = new Ring<LoggedCall>(MAX_CALLS);
@@ -97,6 +115,46 @@ export class RequestLog {
         s.push(call.ms);
       }
     }
+  }
+
+  export(): RequestLogData {
+    return {
+      calls: this.ring.toArray(),
+      minutes: [...this.minutes.values()],
+      samples: [...this.samples].map(([model, ring]) => [model, ring.toArray()]),
+      lastUsed: [...this.lastUsed],
+      counts: [...this.counts],
+    };
+  }
+
+  /** One log holding what several processes' logs hold: calls in time order, counts summed. */
+  static merge(parts: RequestLogData[]): RequestLog {
+    const log = new RequestLog();
+    log.ring.load(parts.flatMap((p) => p.calls).sort((a, b) => a.at - b.at));
+    for (const p of parts) {
+      for (const b of p.minutes) {
+        const m = log.minutes.get(b.minute);
+        if (!m) log.minutes.set(b.minute, { ...b, latencies: b.latencies.slice(0, MAX_SAMPLES) });
+        else {
+          m.ok += b.ok;
+          m.clientErrors += b.clientErrors;
+          m.serverErrors += b.serverErrors;
+          m.loading += b.loading;
+          m.latencies.push(...b.latencies.slice(0, MAX_SAMPLES - m.latencies.length));
+        }
+      }
+      for (const [model, values] of p.samples) {
+        let s = log.samples.get(model);
+        if (!s) log.samples.set(model, (s = new Ring<number>(MAX_SAMPLES)));
+        for (const v of values) s.push(v);
+      }
+      for (const [model, at] of p.lastUsed) log.lastUsed.set(model, Math.max(at, log.lastUsed.get(model) ?? 0));
+      for (const [model, c] of p.counts) {
+        const had = log.counts.get(model) ?? { requests: 0, errors: 0 };
+        log.counts.set(model, { requests: had.requests + c.requests, errors: had.errors + c.errors });
+      }
+    }
+    return log;
   }
 
   /** Buckets of the last `minutes` minutes, oldest first, empty minutes included. */
