@@ -100,7 +100,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     ...(clusterWorker
       ? {
           providerStats: (providers: string[]) => clusterWorker.stats(providers),
-          clusterMetrics: () => clusterWorker.channel.request<string>('metrics', null),
+          clusterMetrics: () => clusterWorker.metrics(),
           collect: (kind: string) => clusterWorker.collect(kind),
         }
       : {}),

@@ -137,12 +137,13 @@ export class ClusterBreaker implements Breaker {
 export type WireSample = [string, string, number, number, boolean, boolean, number];
 
 export interface ClusterWorker {
-  channel: WorkerChannel;
   limiter: Limiter;
   /** For buildRouter: breakers mirrored from the primary, failovers counted there. */
   routerEvents: Pick<RouterEvents, 'breaker' | 'onFailover'>;
   /** Sends this router's samples to the primary. */
   attach(router: Router): void;
+  /** `/metrics` text summed over every worker. */
+  metrics(): Promise<string>;
   /** Statistics over every worker. */
   stats(providers: string[]): Promise<{ stats: StatsReader; failovers: Map<string, number> }>;
   /** What this worker answers when the figures of every worker are gathered (`collect`). */
@@ -198,7 +199,6 @@ export function connectWorker(channel = new WorkerChannel()): ClusterWorker {
     .catch(() => undefined);
 
   return {
-    channel,
     limiter: new ClusterLimiter(channel),
     routerEvents: {
       breaker(provider, failures, cooldownMs) {
@@ -217,6 +217,9 @@ export function connectWorker(channel = new WorkerChannel()): ClusterWorker {
       router.stats.onRecord = (provider: string, model: string, s: Sample) => {
         samples.push([provider, model, s.at, s.ms, s.ok, s.reachable, s.cost]);
       };
+    },
+    metrics() {
+      return channel.request<string>('metrics', null);
     },
     async stats(providers) {
       flush();
