@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'models/**', 'bench/results/**', '.cache/**', 'data/**', 'src/ui/dist/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', 'models/**', 'perf/results/**', '.cache/**', 'data/**', 'src/ui/dist/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

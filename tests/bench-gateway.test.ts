@@ -39,7 +39,7 @@ describe('bench:gateway --quick', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('runs all three targets with every request answered 200 and writes the JSON report', () => {
-    const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench', 'gateway.ts'), '--quick', '--out', out], {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'perf', 'gateway.ts'), '--quick', '--out', out], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
       timeout: 150_000,

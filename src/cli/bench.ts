@@ -263,13 +263,13 @@ Examples:
   modelhost bench local --model tiny/gpt2 --stream --data '{"inputs": "Once upon a time", "parameters": {"max_new_tokens": 16}}'
   modelhost bench :cheapest --model org/chat -n 200 --rate 10 -c 32 --json run.json --csv run.csv
   modelhost bench hf=https://router.huggingface.co/v1/chat/completions --model openai/gpt-oss-20b:fastest --price 0.0002
-  modelhost bench endpoint:my-llm --api openai --stream --out bench/results
+  modelhost bench endpoint:my-llm --api openai --stream --out perf/results
   modelhost bench local --model tiny/vit --data-file cat.png --png latency.png --chromium /usr/bin/chromium
   modelhost bench local --task fill-mask --use-cache --examples 5 --timeout 10
   modelhost bench --base-url http://gpu-box:8080 -H "x-wait-for-model: true" local --model org/big-model
   modelhost bench gpt=https://api.openai.com/v1/chat/completions --model gpt-4o-mini --token-env MY_OPENAI_KEY --price 0.00015 --no-progress --csv -
   modelhost bench compare before.json after.json
-  modelhost bench compare bench/results/bench-*.json --json diff.json
+  modelhost bench compare perf/results/bench-*.json --json diff.json
   modelhost bench report run.json --html run.html --png run.png`;
 
 export function benchCommand(): Command {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastTimeouts, startSim } from '../helpers/router.ts';
 import { REPO_ROOT, TEST_MODELS_DIR } from '../helpers/paths.ts';
-import { freePort } from '../../bench/lib/server.ts';
+import { freePort } from '../../perf/lib/server.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'modelhost.js');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'modelhost-cluster-'));

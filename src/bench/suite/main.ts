@@ -39,7 +39,7 @@ const program = new Command()
   .option('--only <parts>', `parts to run: ${PARTS.join(',')}`, partList, [...PARTS])
   .option('--cold-rounds <n>', 'cold-start rounds (fresh process each)', positiveInt, 3)
   .option('--models-dir <dir>', 'models folder of the cold-start runs (the tiny models are generated there when missing)', path.join(packageRoot, 'models'))
-  .option('--out <dir>', 'folder for the JSON results', path.join(packageRoot, 'bench', 'results'))
+  .option('--out <dir>', 'folder for the JSON results', path.join(packageRoot, 'perf', 'results'))
   .option('--docs <file>', 'markdown file whose summary table is rewritten (between the bench:summary markers)', path.join(packageRoot, 'docs', 'benchmarks.md'))
   .option('--no-docs', 'do not touch the docs')
   .addHelpText('after', '\nExamples:\n  npm run bench\n  npm run bench -- --full\n  npm run bench -- --only cold-start --cold-rounds 5\n  npm run bench -- --only gateway --no-docs');

@@ -19,7 +19,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 /** Where `modelhost bench` writes its JSON results (MODELHOST_BENCH_DIR overrides). */
 export function benchDir(): string {
-  return process.env.MODELHOST_BENCH_DIR ?? path.join(repoRoot, 'bench', 'results');
+  return process.env.MODELHOST_BENCH_DIR ?? path.join(repoRoot, 'perf', 'results');
 }
 
 const logQuery = z.object({

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:engine`: how close the served text-classification throughput gets to what onnxruntime alone does
- * on the same model and inputs, with dynamic batching on and off. See bench/README.md.
+ * on the same model and inputs, with dynamic batching on and off. See perf/README.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -3,7 +3,7 @@
  * loopback; the same chat completion is sent to it directly, through a bare node:http + undici forwarding proxy (the
  * floor any Node gateway pays) and through modelhost (`model: "bench/echo"` mapped to an openai-compatible provider).
  * Concurrency 1: latency P50/P99 and the latency each gateway adds over direct. Concurrency 64: requests/s and
- * modelhost's share of the bare proxy's. Every server is its own process. See bench/README.md.
+ * modelhost's share of the bare proxy's. Every server is its own process. See perf/README.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
