@@ -14,6 +14,8 @@ export interface AccessSettings {
   /** Tiers given directly (tests); else the file's, else the built-in ones. */
   tiers?: Tier[];
   defaultTier: string;
+  /** `--anonymous-tier`: callers without a token are served at this tier (else only the loopback owner is). */
+  anonymousTier?: string;
   reservationTtlSeconds?: number;
   /** A limiter kept elsewhere (a cluster worker asks the primary's); else one is made here. */
   limiter?: Limiter;
@@ -28,7 +30,7 @@ export interface AccessParts {
   close(): Promise<void>;
 }
 
-/** Listening only on loopback: anonymous local development is allowed until a token exists. */
+/** Listening only on loopback: the caller is the owner until a token exists. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -39,9 +41,7 @@ export function buildAccess(store: Store, s: AccessSettings): AccessParts {
     throw new Error(`default tier "${s.defaultTier}" is not among the tiers (${tiers.map((t) => t.name).join(', ')})`);
   }
   const tokens = new TokenService(store.tokens, { defaultTier: s.defaultTier });
-  // The lowest tier serves anonymous callers: the one named "anonymous", else the first listed.
-  const anonymousTier = tiers.find((t) => t.name === 'anonymous')?.name ?? tiers[0]!.name;
-  const guard = new Guard({ tokens, tiers, mode: s.auth, loopback: isLoopback(s.host), anonymousTier, log: (m) => s.log('info', m) });
+  const guard = new Guard({ tokens, tiers, mode: s.auth, loopback: isLoopback(s.host), anonymousTier: s.anonymousTier, log: (m) => s.log('info', m) });
   const limiter = s.limiter ?? createLimiter({ redis: s.redis, keyPrefix: 'modelhost:limits', reservationTtlMs: (s.reservationTtlSeconds ?? 600) * 1000 });
   const recorder = new UsageRecorder(store.usage, { log: s.log });
   return {

@@ -1,11 +1,15 @@
 /**
  * Who is calling and what they may do: `Authorization: Bearer mh_...` checked against the token store, scopes
- * per route, the caller's tier. Without a token, callers on a loopback-only server that has no token yet are
- * served anonymously at the lowest tier (local development); everywhere else a token is required.
+ * per route, the caller's tier. Without a token:
+ * - on a server that listens on loopback only and has no token yet, the caller is its owner: every scope, no
+ *   limits (OWNER_TIER), usage still recorded;
+ * - where the operator allows anonymous callers (`--anonymous-tier <tier>`), they get that tier and the
+ *   `inference` scope only;
+ * - everywhere else a token is required.
  */
 import { ModelhostError } from '../core/errors.ts';
 import type { Scope } from '../store/types.ts';
-import type { Tier } from './tiers.ts';
+import { OWNER_TIER, type Tier } from './tiers.ts';
 import type { TokenService, Verdict } from './tokens.ts';
 
 export type AuthMode = 'auto' | 'required' | 'off';
@@ -27,7 +31,9 @@ export function scopeFor(method: string, path: string): Scope | null {
   // Dedicated endpoints check their own access type (public, protected, private); whoami needs no scope.
   if (path.startsWith('/endpoints/') || path === '/api/whoami-v2') return null;
   if (path.startsWith('/api/endpoints') || path.startsWith('/v2/endpoint')) return 'endpoints';
-  if (method === 'GET' && (path === '/api/models' || path.startsWith('/api/models/') || path === '/v1/models')) return null;
+  if ((method === 'GET' || method === 'HEAD') && (path === '/api/models' || path.startsWith('/api/models/') || path === '/v1/models')) return null;
+  // The Hub file API's paths-info is a file listing, open like the tree (a private repository checks itself).
+  if (method === 'POST' && /^\/api\/models\/[^/]+\/[^/]+\/paths-info\//.test(path)) return null;
   // Web pages and their static files hold no data (the console reads admin routes); a Space's Gradio config
   // and API description say what /api/models says.
   if ((method === 'GET' || method === 'HEAD') && isOpenPage(path)) return null;
@@ -54,8 +60,8 @@ export interface GuardOptions {
   mode: AuthMode;
   /** The server listens on loopback only. */
   loopback: boolean;
-  /** Tier of anonymous callers: the lowest. */
-  anonymousTier: string;
+  /** Serve callers without a token at this tier (the operator turned anonymous access on); else they need one. */
+  anonymousTier?: string;
   log?: (message: string) => void;
 }
 
@@ -65,7 +71,10 @@ export class Guard {
 
   constructor(private readonly opts: GuardOptions) {
     this.tiers = new Map(opts.tiers.map((t) => [t.name, t]));
-    if (!this.tiers.has(opts.anonymousTier)) throw new Error(`the anonymous tier "${opts.anonymousTier}" is not defined`);
+    if (opts.tiers.length === 0) throw new Error('no tiers are defined');
+    if (opts.anonymousTier !== undefined && !this.tiers.has(opts.anonymousTier)) {
+      throw new Error(`the anonymous tier "${opts.anonymousTier}" is not among the tiers (${this.tierNames().join(', ')})`);
+    }
   }
 
   hasTier(name: string): boolean {
@@ -77,12 +86,21 @@ export class Guard {
   }
 
   tier(name: string): Tier {
-    // A token whose tier was removed from the configuration gets the lowest tier rather than none.
-    return this.tiers.get(name) ?? this.tiers.get(this.opts.anonymousTier)!;
+    // A token whose tier was removed from the configuration gets the lowest (first listed) tier rather than none.
+    return this.tiers.get(name) ?? this.opts.tiers[0]!;
   }
 
-  private anonymous(): Principal {
-    return { tokenId: null, name: 'anonymous', owner: 'admin', scopes: ['inference', 'endpoints', 'admin'], tier: this.tier(this.opts.anonymousTier), anonymous: true };
+  /** The person running a loopback-only server before any token exists (or any caller under `--auth off`). */
+  private owner(): Principal {
+    return { tokenId: null, name: 'owner', owner: 'admin', scopes: ['inference', 'endpoints', 'admin'], tier: OWNER_TIER, anonymous: true };
+  }
+
+  /** A caller without a token where the operator allows them: inference only, at the anonymous tier. */
+  private anonymous(tier: string, scope: Scope | null): Principal {
+    if (scope !== null && scope !== 'inference') {
+      throw new AuthError(401, `A token with the "${scope}" scope is required for this route: send the header "Authorization: Bearer mh_...".`);
+    }
+    return { tokenId: null, name: 'anonymous', owner: 'anonymous', scopes: ['inference'], tier: this.tier(tier), anonymous: true };
   }
 
   /** The caller, or a 401/403 that says what to send. Never repeats the token it was given. */
@@ -95,7 +113,7 @@ export class Guard {
    * 401/403 synchronously then.
    */
   authenticateNow(authorization: string | undefined, scope: Scope | null): Principal | Promise<Principal> {
-    if (this.opts.mode === 'off') return this.anonymous();
+    if (this.opts.mode === 'off') return this.owner();
     // Clients that always send a key (the OpenAI SDK needs one, the HF client sends its hf_ token) count as
     // anonymous where anonymous calls are allowed, unless what they send is a modelhost token.
     const modelhostToken = authorization !== undefined && /^Bearer\s+mh_/i.test(authorization);
@@ -113,11 +131,12 @@ export class Guard {
       if (!this.warnedAnonymous) {
         this.warnedAnonymous = true;
         this.opts.log?.(
-          `serving calls without a token at tier "${this.opts.anonymousTier}": the server listens on loopback only and no token exists yet (create one with \`modelhost tokens create\`; from then on every call needs one)`,
+          'serving calls without a token as the owner, without limits: the server listens on loopback only and no token exists yet (create one with `modelhost tokens create`; from then on every call needs one)',
         );
       }
-      return this.anonymous();
+      return this.owner();
     }
+    if (!modelhostToken && this.opts.anonymousTier !== undefined) return this.anonymous(this.opts.anonymousTier, scope);
     if (authorization === undefined || authorization === '') {
       throw new AuthError(401, 'A token is required: send the header "Authorization: Bearer mh_..." (create a token with `modelhost tokens create`).');
     }

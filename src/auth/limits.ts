@@ -1,7 +1,9 @@
 /**
  * Admission control per subject (a token, or "anonymous"): requests per minute, concurrent
- * requests, units (tokens or characters) per minute and a monthly budget, all taken before the
- * call and settled after it (issue 4, scope 3).
+ * requests, text units (tokens or characters), audio seconds and image megapixels per minute, and a
+ * monthly budget, all taken before the call and settled after it (issue 4, scope 3). A request that
+ * alone is larger than a per-minute limit can never be admitted: it gets a 413 naming the limit and its
+ * size, never a 429 that would tell the caller to retry.
  *
  * - The two per-minute windows are rate-limiter-flexible fixed windows (RateLimiterMemory, or
  *   RateLimiterRedis whose consume is one atomic INCRBY script). Several instances on one Redis and
@@ -87,6 +89,53 @@ export function rateLimitHeaders(rate: RateState): Record<string, string> {
   };
 }
 
+/** A request that alone exceeds a per-minute limit of its tier: HTTP 413, since waiting never helps. */
+export class RequestTooLargeError extends ModelhostError {
+  constructor(tier: string, excess: string[]) {
+    super(
+      'payload_too_large',
+      413,
+      `This request alone has ${excess.join(', and ')} of tier ${tier}: it can never be admitted at this tier. ` +
+        'Send a smaller input (split it into several calls), or use a token of a tier with a higher limit.',
+    );
+  }
+}
+
+/** What a call is expected to take: text units (tokens or characters, as the tier meters), audio, images, money. */
+export interface Expected {
+  units: number;
+  costUsd: number;
+  audioSeconds?: number;
+  megapixels?: number;
+}
+
+/** Audio is counted in milliseconds and images in pixels: whole points, as the windows need. */
+const audioPoints = (seconds: number) => Math.round(seconds * 1000);
+const imagePoints = (megapixels: number) => Math.round(megapixels * 1e6);
+
+/** Throws RequestTooLargeError when `expected` alone exceeds one of the tier's per-minute limits. */
+export function assertFits(tier: Tier, expected: Expected): void {
+  const excess: string[] = [];
+  const ul = unitLimit(tier);
+  const units = Math.ceil(expected.units);
+  if (ul && units > ul.perMinute) {
+    excess.push(`${ul.kind === 'tokens' ? 'about ' : ''}${units} ${ul.kind}, more than the ${ul.perMinute} ${ul.kind} per minute`);
+  }
+  const audio = expected.audioSeconds ?? 0;
+  if (tier.audioSecondsPerMinute !== undefined && audioPoints(audio) > audioPoints(tier.audioSecondsPerMinute)) {
+    excess.push(`${round(audio)} seconds of audio, more than the ${tier.audioSecondsPerMinute} audio seconds per minute`);
+  }
+  const mp = expected.megapixels ?? 0;
+  if (tier.megapixelsPerMinute !== undefined && imagePoints(mp) > imagePoints(tier.megapixelsPerMinute)) {
+    excess.push(`${round(mp)} megapixels of images, more than the ${tier.megapixelsPerMinute} megapixels per minute`);
+  }
+  if (excess.length > 0) throw new RequestTooLargeError(tier.name, excess);
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
 export interface Admission {
   /** The requests-per-minute window after this call. */
   rate?: RateState;
@@ -96,11 +145,14 @@ export interface Admission {
 
 export interface Limiter {
   /** Before the call, atomically: one request from the minute window, a concurrency slot, `expected.units` from the units window, a budget reservation of `expected.costUsd`. Any refusal undoes what this call took, then throws LimitExceededError. */
-  admit(subject: string, tier: Tier, expected: { units: number; costUsd: number }): Promise<Admission>;
+  admit(subject: string, tier: Tier, expected: Expected): Promise<Admission>;
   /** Budget spent and reserved this month (UTC), for reports. */
   budget(subject: string): Promise<{ spentUsd: number; reservedUsd: number }>;
   close(): Promise<void>;
 }
+
+/** The fixed windows: requests, text units, audio milliseconds and image pixels per minute. */
+type WindowKind = 'rpm' | 'upm' | 'aspm' | 'mppm';
 
 export interface LimiterOptions {
   /** `redis://...`: limits are global across every instance on this Redis and key prefix. */
@@ -137,7 +189,7 @@ export function createLimiter(opts: LimiterOptions = {}): Limiter {
 
   // One rate-limiter-flexible instance per (window, limit); tiers with the same limit share it.
   const windows = new Map<string, RateLimiterAbstract>();
-  function window(kind: 'rpm' | 'upm', points: number): RateLimiterAbstract {
+  function window(kind: WindowKind, points: number): RateLimiterAbstract {
     const key = `${kind}:${points}`;
     let w = windows.get(key);
     if (!w) {
@@ -153,7 +205,7 @@ export function createLimiter(opts: LimiterOptions = {}): Limiter {
     if (points > 0 && Date.now() < windowEndsAt - REFUND_MARGIN_MS) await w.reward(subject, points);
   }
 
-  async function consume(kind: 'rpm' | 'upm', subject: string, tier: Tier, limit: number, points: number, label: string): Promise<Step> {
+  async function consume(kind: WindowKind, subject: string, tier: Tier, limit: number, points: number, label: string): Promise<Step> {
     const w = window(kind, limit);
     try {
       const res = await w.consume(subject, points);
@@ -170,9 +222,8 @@ export function createLimiter(opts: LimiterOptions = {}): Limiter {
       // A failed refund only leaves the window fuller than it should be; the refusal still stands.
       await refund(w, subject, points, Date.now() + e.msBeforeNext).catch(() => undefined);
       const rate = { limit, remaining: Math.max(0, limit - (e.consumedPoints - points)), resetMs: e.msBeforeNext };
-      const tooBig = points > limit ? ` (this request alone needs ${points})` : '';
       const which = kind === 'rpm' ? 'requests' : 'units';
-      return { refusal: new LimitExceededError(which, tier.name, `${label}${tooBig}`, Math.max(1, e.msBeforeNext), kind === 'rpm' ? rate : undefined) };
+      return { refusal: new LimitExceededError(which, tier.name, label, Math.max(1, e.msBeforeNext), kind === 'rpm' ? rate : undefined) };
     }
   }
 
@@ -191,6 +242,7 @@ export function createLimiter(opts: LimiterOptions = {}): Limiter {
 
   return {
     async admit(subject, tier, expected) {
+      assertFits(tier, expected);
       const id = randomUUID();
       const units = Math.max(0, Math.ceil(expected.units));
       const amount = toNano(expected.costUsd);
@@ -205,6 +257,12 @@ export function createLimiter(opts: LimiterOptions = {}): Limiter {
         tier.concurrent === undefined ? skip : takeSlot(subject, tier, tier.concurrent, id),
         ul === undefined ? skip : consume('upm', subject, tier, ul.perMinute, units, `${ul.perMinute} ${ul.kind} per minute`),
         budgetUsd === undefined ? skip : reserveBudget(subject, tier, budgetUsd, amount, id, t),
+        tier.audioSecondsPerMinute === undefined || !expected.audioSeconds
+          ? skip
+          : consume('aspm', subject, tier, audioPoints(tier.audioSecondsPerMinute), audioPoints(expected.audioSeconds), `${tier.audioSecondsPerMinute} audio seconds per minute`),
+        tier.megapixelsPerMinute === undefined || !expected.megapixels
+          ? skip
+          : consume('mppm', subject, tier, imagePoints(tier.megapixelsPerMinute), imagePoints(expected.megapixels), `${tier.megapixelsPerMinute} megapixels per minute`),
       ]);
       const steps = results.map((r) => (r.status === 'fulfilled' ? r.value : {}));
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

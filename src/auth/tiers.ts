@@ -3,8 +3,9 @@
  * unlimited. The tiers file is `{ tiers: [ { name, ... } ] }` in YAML or JSON; `parseTiers` checks
  * it with zod and names every problem, `loadTiersFile` reads and parses a file.
  *
- * A tier meters units in tokens or in characters, not both: the limiter keeps one units window per
- * subject, and `unitLimit(tier)` tells the caller which unit to count.
+ * A tier meters text in tokens or in characters, not both: the limiter keeps one text-units window per
+ * subject, and `unitLimit(tier)` tells the caller which unit to count. Audio (seconds) and images
+ * (megapixels) have windows of their own, so a clip is never charged as characters.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -16,12 +17,17 @@ export interface Tier {
   concurrent?: number;
   tokensPerMinute?: number;
   charactersPerMinute?: number;
+  /** Seconds of input audio per minute. */
+  audioSecondsPerMinute?: number;
+  /** Megapixels of input images per minute. */
+  megapixelsPerMinute?: number;
   monthlyBudgetUsd?: number;
 }
 
 /**
- * Built-in tiers, lowest first. `anonymous` serves loopback calls made before any token exists;
- * `unlimited` has no limits at all.
+ * Built-in tiers, lowest first. `anonymous` is for callers without a token where the operator allows them
+ * (`serve --anonymous-tier anonymous`); `unlimited` has no limits at all. The owner on a loopback-only server
+ * with no token yet is not served under any of these: see OWNER_TIER.
  */
 export const defaultTiers: Tier[] = [
   { name: 'anonymous', requestsPerMinute: 60, concurrent: 2, charactersPerMinute: 100_000, monthlyBudgetUsd: 1 },
@@ -29,6 +35,25 @@ export const defaultTiers: Tier[] = [
   { name: 'pro', requestsPerMinute: 1_200, concurrent: 16, charactersPerMinute: 5_000_000, monthlyBudgetUsd: 100 },
   { name: 'unlimited' },
 ];
+
+/**
+ * The tier of the owner: calls to a server that listens on loopback only and has no token yet. No limits
+ * (a local server never limits the person running it); usage is still recorded.
+ */
+export const OWNER_TIER: Tier = Object.freeze({ name: 'owner' });
+
+/** A tier with no limit at all: nothing to take before a call or settle after it. */
+export function hasNoLimits(t: Tier): boolean {
+  return (
+    t.requestsPerMinute === undefined &&
+    t.concurrent === undefined &&
+    t.tokensPerMinute === undefined &&
+    t.charactersPerMinute === undefined &&
+    t.audioSecondsPerMinute === undefined &&
+    t.megapixelsPerMinute === undefined &&
+    t.monthlyBudgetUsd === undefined
+  );
+}
 
 const perMinute = z.number().int('must be a whole number').positive('must be greater than 0');
 
@@ -41,6 +66,8 @@ const tierSchema = z
     concurrent: perMinute.optional(),
     tokensPerMinute: perMinute.optional(),
     charactersPerMinute: perMinute.optional(),
+    audioSecondsPerMinute: z.number().positive('must be greater than 0').finite().optional(),
+    megapixelsPerMinute: z.number().positive('must be greater than 0').finite().optional(),
     monthlyBudgetUsd: z.number().nonnegative('must be 0 or more').finite().optional(),
   })
   .strict()

@@ -391,7 +391,7 @@ export function benchCommand(): Command {
       }
       if (!process.env.MODELHOST_TOKEN && run.targets.some((t) => (t.errors.http_429 ?? 0) > 0 && t.url.startsWith(benchOpts.baseUrl))) {
         say(
-          '\nSome requests were refused with 429: without a token modelhost serves the "anonymous" tier and its rate limit. ' +
+          '\nSome requests were refused with 429: calls without a token are limited by the server\'s --anonymous-tier (or a token exists, and the calls need one). ' +
             'Create a token (modelhost tokens create --name bench --tier unlimited) and export MODELHOST_TOKEN=<token>, or lower -n / --rate.',
         );
       }

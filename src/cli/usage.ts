@@ -28,13 +28,16 @@ export function usageCommand(): Command {
         tokenId: opts.token,
       });
       if (opts.json) return console.log(JSON.stringify(rows));
-      const head = [...by, 'requests', 'errors', 'in tok', 'out tok', 'cost USD', 'avg ms'];
+      const head = [...by, 'requests', 'errors', 'in tok', 'out tok', 'chars', 'audio s', 'megapx', 'cost USD', 'avg ms'];
       const table = rows.map((r) => [
         ...by.map((b) => String((r as unknown as Record<string, unknown>)[b] ?? '(anonymous)')),
         String(r.requests),
         String(r.errors),
         String(r.inputTokens),
         String(r.outputTokens),
+        String(r.characters),
+        r.audioSeconds.toFixed(1),
+        r.megapixels.toFixed(2),
         r.costUsd.toFixed(6),
         r.avgLatencyMs.toFixed(1),
       ]);

@@ -7,7 +7,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { createLimiter, LimitExceededError, type Admission } from '../auth/limits.ts';
+import { createLimiter, LimitExceededError, type Admission, type Expected } from '../auth/limits.ts';
 import type { Tier } from '../auth/tiers.ts';
 import { CircuitBreaker, type BreakerSnapshot } from '../router/breaker.ts';
 import { ProviderStats, reportOf } from '../router/stats.ts';
@@ -28,7 +28,7 @@ export interface PrimaryOptions {
 interface Args {
   subject: string;
   tier: Tier;
-  expected: { units: number; costUsd: number };
+  expected: Expected;
   id: string;
   actual: { units: number; costUsd: number };
   provider: string;

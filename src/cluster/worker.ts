@@ -13,8 +13,8 @@
  *   endpoint calls there.
  */
 import cluster from 'node:cluster';
-import type { Admission, Limiter, RateState } from '../auth/limits.ts';
-import { LimitExceededError, type LimitKind } from '../auth/limits.ts';
+import type { Admission, Expected, Limiter, RateState } from '../auth/limits.ts';
+import { assertFits, LimitExceededError, type LimitKind } from '../auth/limits.ts';
 import type { Tier } from '../auth/tiers.ts';
 import type { Breaker, BreakerSnapshot, CircuitState } from '../router/breaker.ts';
 import { readerOf, type Sample, type StatsReader, type StatsReport } from '../router/stats.ts';
@@ -38,7 +38,9 @@ export interface AdmitReply {
 export class ClusterLimiter implements Limiter {
   constructor(private readonly channel: WorkerChannel) {}
 
-  async admit(subject: string, tier: Tier, expected: { units: number; costUsd: number }): Promise<Admission> {
+  async admit(subject: string, tier: Tier, expected: Expected): Promise<Admission> {
+    // Checked here: a request too large for its tier is refused without a round trip to the primary.
+    assertFits(tier, expected);
     const r = await this.channel.request<AdmitReply>('limits.admit', { subject, tier, expected });
     if (r.refused) throw new LimitExceededError(r.refused.which, r.refused.tier, r.refused.limit, r.refused.retryAfterMs, r.refused.rate);
     let settled = false;

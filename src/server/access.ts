@@ -8,8 +8,9 @@ import { ModelhostError } from '../core/errors.ts';
 import type { Guard, Principal } from '../auth/guard.ts';
 import { scopeFor } from '../auth/guard.ts';
 import type { Admission, Limiter, RateState } from '../auth/limits.ts';
-import { unitLimit, type Tier } from '../auth/tiers.ts';
+import { hasNoLimits, unitLimit } from '../auth/tiers.ts';
 import { LimitExceededError } from '../auth/limits.ts';
+import { meterBody, type Metered } from '../auth/metering.ts';
 import type { UsageRecorder } from '../auth/usage-recorder.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Scope, UsageStore } from '../store/types.ts';
@@ -46,6 +47,7 @@ export interface AccessDeps {
 }
 
 const NOTHING_TO_SETTLE: Admission = { settle: async () => undefined };
+const NOTHING_METERED: Metered = Object.freeze({ characters: 0, audioSeconds: 0, megapixels: 0 });
 
 function rateHeaders(reply: FastifyReply, rate: RateState | undefined) {
   if (!rate) return;
@@ -73,39 +75,54 @@ export function registerAccess(app: FastifyInstance, deps: AccessDeps): void {
   });
 }
 
-const NO_LIMITS = (t: Tier) =>
-  t.requestsPerMinute === undefined && t.concurrent === undefined && t.tokensPerMinute === undefined && t.charactersPerMinute === undefined && t.monthlyBudgetUsd === undefined;
-
 function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, principal: Principal, done: (e?: Error) => void) {
   request.principal = principal;
   if (request.scope !== 'inference') return done();
   const body = request.body as Buffer | undefined;
-  // Characters are known before the call (the body's size); tokens are estimated (4 characters each) and
-  // settled with what the model or provider reports.
   const tier = principal.tier;
+  // What the input weighs (text characters, audio seconds, image megapixels) is read from the body before the
+  // call; a tier without limits needs it only for the usage record, after the answer.
+  let metered: Metered | undefined;
+  const weigh = () => (metered ??= meterBody(body, request.headers['content-type']));
   const kind = unitLimit(tier)?.kind;
-  const characters = body?.length ?? 0;
-  const units = kind === 'tokens' ? Math.ceil(characters / 4) : characters;
+  // Tokens are estimated before the call (4 characters each) and settled with what the model or provider reports.
+  const units = () => (kind === 'tokens' ? Math.ceil(weigh().characters / 4) : weigh().characters);
   const admitted = (admission: Admission) => {
     rateHeaders(reply, admission.rate);
     // 'close' fires for every answer, streamed (hijacked) ones included, and when the caller leaves.
     reply.raw.once('close', () => {
       const used = request.callUsage;
       const reported = (used?.inputTokens ?? 0) + (used?.outputTokens ?? 0);
-      const actualUnits = kind === 'tokens' && reported > 0 ? reported : units;
-      if (admission !== NOTHING_TO_SETTLE) void admission.settle({ units: actualUnits, costUsd: used?.costUsd ?? 0 }).catch(() => undefined);
-      recordCall(deps, request, reply.raw.statusCode, principal, characters);
+      if (admission !== NOTHING_TO_SETTLE) {
+        const actualUnits = kind === 'tokens' && reported > 0 ? reported : units();
+        void admission.settle({ units: actualUnits, costUsd: used?.costUsd ?? 0 }).catch(() => undefined);
+      }
+      recordCall(deps, request, reply.raw.statusCode, principal, weigh());
     });
     done();
   };
   // A tier without limits has nothing to take or settle.
-  if (NO_LIMITS(tier)) return admitted(NOTHING_TO_SETTLE);
+  if (hasNoLimits(tier)) return admitted(NOTHING_TO_SETTLE);
   const costUsd = tier.monthlyBudgetUsd !== undefined ? deps.expectedCost(request) : 0;
-  deps.limiter.admit(principal.tokenId ?? 'anonymous', tier, { units, costUsd }).then(admitted, (e: unknown) => {
+  const m = weigh();
+  // Callers without a token are told apart by address: one caller must not use up every anonymous caller's limits.
+  const subject = principal.tokenId ?? `anonymous:${request.ip}`;
+  let admission: Promise<Admission>;
+  try {
+    admission = deps.limiter.admit(subject, tier, { units: units(), costUsd, audioSeconds: m.audioSeconds, megapixels: m.megapixels });
+  } catch (e) {
+    admission = Promise.reject(e);
+  }
+  admission.then(admitted, (e: unknown) => {
+    // A refused call is recorded (as an error) but took no input: usage counts what was served.
     if (e instanceof LimitExceededError) {
       rateHeaders(reply, e.rate);
       reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
-      recordCall(deps, request, 429, principal, characters);
+      recordCall(deps, request, 429, principal, NOTHING_METERED);
+      return done(e);
+    }
+    if (e instanceof ModelhostError && e.status === 413) {
+      recordCall(deps, request, 413, principal, NOTHING_METERED);
       return done(e);
     }
     // The limits cannot be checked (Redis unreachable): refuse rather than serve unmetered, and say so.
@@ -115,7 +132,7 @@ function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, pr
 }
 
 /** One usage record for a finished call (also used by dedicated endpoints, which check access themselves). */
-export function recordCall(deps: AccessDeps, request: AccessRequest, status: number, principal: Pick<Principal, 'tokenId'>, characters: number) {
+export function recordCall(deps: AccessDeps, request: AccessRequest, status: number, principal: Pick<Principal, 'tokenId'>, input: Metered) {
   const used = request.callUsage;
   const started = request.startedAt ?? performance.now();
   // The path is read only for calls refused before a handler said what they were.
@@ -133,7 +150,9 @@ export function recordCall(deps: AccessDeps, request: AccessRequest, status: num
     inputTokens: used?.inputTokens ?? 0,
     outputTokens: used?.outputTokens ?? 0,
     outputs: used?.outputs ?? 0,
-    characters,
+    characters: input.characters,
+    audioSeconds: input.audioSeconds,
+    megapixels: input.megapixels,
     costUsd: used?.costUsd ?? 0,
   });
 }

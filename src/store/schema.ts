@@ -33,6 +33,8 @@ export interface UsageTable {
   output_tokens: number;
   outputs: number;
   characters: number;
+  audio_seconds: Generated<number>;
+  megapixels: Generated<number>;
   cost_usd: number;
 }
 

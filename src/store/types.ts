@@ -41,6 +41,10 @@ export interface UsageRecord {
   outputs: number;
   /** Characters of text input (the unit of character-based limits). */
   characters: number;
+  /** Seconds of audio input. */
+  audioSeconds: number;
+  /** Megapixels of image input. */
+  megapixels: number;
   costUsd: number;
 }
 
@@ -69,6 +73,8 @@ export interface UsageRow {
   outputTokens: number;
   outputs: number;
   characters: number;
+  audioSeconds: number;
+  megapixels: number;
   computeMs: number;
   costUsd: number;
   avgLatencyMs: number;

@@ -12,7 +12,7 @@ import { toNumber } from './numbers.ts';
 const DAY_MS = 86_400_000;
 
 /**
- * Rows per INSERT statement: 14 parameters each keeps a statement far below SQLite's 32,766 and
+ * Rows per INSERT statement: 16 parameters each keeps a statement far below SQLite's 32,766 and
  * PostgreSQL's 65,535 bound parameters.
  */
 const ROWS_PER_STATEMENT = 500;
@@ -60,6 +60,8 @@ export function usageStore(conn: Connection): UsageStore {
           sql`sum(output_tokens)`.as('output_tokens'),
           sql`sum(outputs)`.as('outputs'),
           sql`sum(characters)`.as('characters'),
+          sql`sum(audio_seconds)`.as('audio_seconds'),
+          sql`sum(megapixels)`.as('megapixels'),
           sql`sum(compute_ms)`.as('compute_ms'),
           sql`sum(cost_usd)`.as('cost_usd'),
           sql`avg(latency_ms)`.as('avg_latency_ms'),
@@ -91,6 +93,8 @@ const USAGE_COLUMNS = [
   'output_tokens',
   'outputs',
   'characters',
+  'audio_seconds',
+  'megapixels',
   'cost_usd',
 ] as const;
 
@@ -109,6 +113,8 @@ function toColumns(r: UsageRecord): Insertable<UsageTable> {
     output_tokens: r.outputTokens,
     outputs: r.outputs,
     characters: r.characters,
+    audio_seconds: r.audioSeconds,
+    megapixels: r.megapixels,
     cost_usd: r.costUsd,
   };
 }
@@ -121,6 +127,8 @@ function fromColumns(row: Record<string, unknown>, groups: UsageGroup[]): UsageR
     outputTokens: toNumber(row.output_tokens),
     outputs: toNumber(row.outputs),
     characters: toNumber(row.characters),
+    audioSeconds: toNumber(row.audio_seconds),
+    megapixels: toNumber(row.megapixels),
     computeMs: toNumber(row.compute_ms),
     costUsd: toNumber(row.cost_usd),
     avgLatencyMs: toNumber(row.avg_latency_ms),

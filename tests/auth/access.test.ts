@@ -177,13 +177,29 @@ describe('anonymous access', () => {
     server = undefined;
   });
 
-  it('on loopback with no token: served at the lowest tier, with a log line that says so', async () => {
-    server = await start({}, [{ name: 'anonymous', requestsPerMinute: 2 }, { name: 'free' }]);
+  it('on loopback with no token: the owner, never limited, whatever the anonymous tier says; usage still recorded', async () => {
+    server = await start({}, [{ name: 'anonymous', requestsPerMinute: 2, concurrent: 1 }, { name: 'free' }]);
     lines.length = 0;
+    const statuses = await Promise.all(Array.from({ length: 8 }, () => postJson(`${server!.url}/models/${LID}`, { inputs: 'hallo welt' }).then((r) => r.status)));
+    expect(statuses).toEqual(Array(8).fill(200));
+    expect(lines.join('')).toMatch(/without a token as the owner, without limits/);
+    // The owner's calls are in usage, so the console shows them.
+    const usage = await fetch(`${server.url}/api/usage?by=model`).then((r) => r.json() as Promise<{ rows: { model: string; requests: number }[] }>);
+    expect(usage.rows.find((r) => r.model === LID)?.requests).toBeGreaterThanOrEqual(8);
+  });
+
+  it('--anonymous-tier beyond loopback: callers without a token get that tier, and inference only', async () => {
+    server = await start({ host: '0.0.0.0', anonymousTier: 'tiny' });
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await postJson(`${server.url}/models/${LID}`, { inputs: 'hallo welt' })).status);
-    expect(statuses).toEqual([200, 200, 429]);
-    expect(lines.join('')).toMatch(/without a token at tier \\"anonymous\\"/);
+    for (let i = 0; i < 4; i++) statuses.push((await postJson(`${server.url}/models/${LID}`, { inputs: 'hallo welt' })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const admin = await fetch(`${server.url}/api/tokens`);
+    expect(admin.status).toBe(401);
+    expect(((await admin.json()) as { error: string }).error).toMatch(/"admin" scope/);
+  });
+
+  it('an --anonymous-tier that is not a tier stops the start, naming the tiers', async () => {
+    await expect(start({ anonymousTier: 'nope' })).rejects.toThrow(/anonymous tier "nope" is not among the tiers \(anonymous, free, tiny\)/);
   });
 
   it('listening beyond loopback: a token is required even before one exists', async () => {
@@ -200,7 +216,8 @@ describe('anonymous access', () => {
 
 describe('limits whose store is down', () => {
   it('refuse with a 503 that says so, rather than serve unmetered', async () => {
-    const server = await start({ redis: 'redis://127.0.0.1:1' }, [{ name: 'anonymous', requestsPerMinute: 100 }, { name: 'free' }]);
+    // Callers without a token at a limited tier (the loopback owner is never limited, so never asks the limiter).
+    const server = await start({ redis: 'redis://127.0.0.1:1', host: '0.0.0.0', anonymousTier: 'anonymous' }, [{ name: 'anonymous', requestsPerMinute: 100 }, { name: 'free' }]);
     try {
       const res = await postJson(`${server.url}/models/${LID}`, { inputs: 'hallo welt' });
       expect(res.status).toBe(503);

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LimitExceededError, createLimiter, rateLimitHeaders } from '../../src/auth/limits.ts';
+import { LimitExceededError, RequestTooLargeError, createLimiter, rateLimitHeaders } from '../../src/auth/limits.ts';
 import type { Admission, Limiter, LimiterOptions } from '../../src/auth/limits.ts';
 import type { Tier } from '../../src/auth/tiers.ts';
 import { TEST_REDIS_URL, dropPrefixes, freshPrefix, requireRedis } from './fixtures/redis.ts';
@@ -199,12 +199,36 @@ describe.each([
     expect((await refusal(l.admit('tok', tier, { units: 1, costUsd: 0 }))).which).toBe('units');
   });
 
-  it('refuses a request larger than the whole units window without using the window up', async () => {
+  it('refuses a request larger than a whole per-minute window with a 413, never a 429, and takes nothing', async () => {
     const l = limiter();
-    const tier = { name: 't', tokensPerMinute: 1000 };
-    const e = await refusal(l.admit('tok', tier, { units: 5000, costUsd: 0 }));
-    expect(e.message).toMatch(/1000 tokens per minute \(this request alone needs 5000\)/);
+    const tier = { name: 't', tokensPerMinute: 1000, audioSecondsPerMinute: 20, megapixelsPerMinute: 4, requestsPerMinute: 2 };
+    for (const [expected, names] of [
+      [{ units: 5000, costUsd: 0 }, /about 5000 tokens, more than the 1000 tokens per minute/],
+      [{ units: 0, costUsd: 0, audioSeconds: 30 }, /30 seconds of audio, more than the 20 audio seconds per minute/],
+      [{ units: 0, costUsd: 0, megapixels: 12.5 }, /12\.5 megapixels of images, more than the 4 megapixels per minute/],
+    ] as const) {
+      const e = await l.admit('tok', tier, expected).then(() => undefined, (err: unknown) => err);
+      expect(e).toBeInstanceOf(RequestTooLargeError);
+      expect((e as RequestTooLargeError).status).toBe(413);
+      expect((e as Error).message).toMatch(names);
+      expect((e as Error).message).not.toMatch(/retry/i);
+    }
+    // Nothing was taken: the request window still has both of its requests, the units window all its tokens.
     await expect(l.admit('tok', tier, { units: 1000, costUsd: 0 })).resolves.toBeDefined();
+    await expect(l.admit('tok', tier, { units: 0, costUsd: 0, audioSeconds: 20, megapixels: 4 })).resolves.toBeDefined();
+  });
+
+  it('meters audio seconds and megapixels in windows of their own', async () => {
+    const l = limiter();
+    const tier = { name: 't', audioSecondsPerMinute: 20, megapixelsPerMinute: 1 };
+    await l.admit('tok', tier, { units: 0, costUsd: 0, audioSeconds: 10 });
+    await l.admit('tok', tier, { units: 0, costUsd: 0, audioSeconds: 10, megapixels: 0.6 });
+    const e = await refusal(l.admit('tok', tier, { units: 0, costUsd: 0, audioSeconds: 0.5 }));
+    expect(e.status).toBe(429);
+    expect(e.message).toMatch(/20 audio seconds per minute/);
+    expect((await refusal(l.admit('tok', tier, { units: 0, costUsd: 0, megapixels: 0.5 }))).message).toMatch(/1 megapixels per minute/);
+    // Text is not charged against either window.
+    await expect(l.admit('tok', tier, { units: 100_000, costUsd: 0, megapixels: 0.4 })).resolves.toBeDefined();
   });
 
   it('settles once however often settle is called', async () => {

@@ -8,7 +8,11 @@ import pg from 'pg';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Migrator } from 'kysely';
 import { openStore } from '../../src/store/index.ts';
+import { MIGRATIONS } from '../../src/store/migrations/index.ts';
+import { openPostgres } from '../../src/store/postgres.ts';
+import { openSqlite } from '../../src/store/sqlite.ts';
 import type { NewToken, Store, UsageRecord } from '../../src/store/types.ts';
 import { postgresDatabase, sqliteDatabase, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/databases.ts';
 
@@ -76,6 +80,8 @@ function record(extra: Partial<UsageRecord> = {}): UsageRecord {
     outputTokens: 7,
     outputs: 0,
     characters: 12,
+    audioSeconds: 1.5,
+    megapixels: 0.25,
     costUsd: 0.5,
     ...extra,
   };
@@ -108,20 +114,35 @@ describe.each(BACKENDS)('store on $name', ({ kind, create, query }) => {
       const store = await open();
       expect(store.kind).toBe(kind);
       const names = async () => (await query(database.url, 'select name from kysely_migration order by name')).map((r) => r.name);
-      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints']);
+      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints', '004_usage_media']);
       await store.tokens.create(token(1));
       await store.close();
       const again = await open();
-      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints']);
+      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints', '004_usage_media']);
       expect(await again.tokens.count()).toBe(1);
     });
 
     it('lets two instances start at once on a new database; the schema is applied by one', async () => {
       const [a, b] = await Promise.all([open(), open()]);
       const rows = await query(database.url, 'select name from kysely_migration');
-      expect(rows).toHaveLength(3);
+      expect(rows).toHaveLength(4);
       await a!.tokens.create(token(1));
       expect(await b!.tokens.count()).toBe(1);
+    });
+
+    it('upgrades a database made before audio and image usage, keeping its usage rows', async () => {
+      // A database at 003, as an earlier release left it, holding one usage record.
+      const conn = kind === 'sqlite' ? openSqlite(database.url) : await openPostgres(database.url);
+      const before = Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name <= '003_endpoints'));
+      const { error } = await new Migrator({ db: conn.db, provider: { getMigrations: async () => before } }).migrateToLatest();
+      expect(error).toBeUndefined();
+      const old = { ...record(), audioSeconds: undefined, megapixels: undefined };
+      await conn.db.insertInto('usage').values({ at: old.at.getTime(), request_id: 'old', token_id: 'tok_1', model: 'm1', provider: 'local', task: 't', status: 200, latency_ms: 1, compute_ms: 1, input_tokens: 0, output_tokens: 0, outputs: 0, characters: 9, cost_usd: 0.5 } as never).execute();
+      await conn.close();
+
+      const store = await open();
+      const [total] = await store.usage.aggregate({ by: [] });
+      expect(total).toMatchObject({ requests: 1, characters: 9, audioSeconds: 0, megapixels: 0, costUsd: 0.5 });
     });
 
     it('creates the indexes the queries rely on', async () => {
@@ -249,6 +270,8 @@ describe.each(BACKENDS)('store on $name', ({ kind, create, query }) => {
         outputTokens: 35,
         outputs: 2,
         characters: 60,
+        audioSeconds: 7.5,
+        megapixels: 1.25,
         computeMs: 25,
         costUsd: 15.25,
         avgLatencyMs: 30,

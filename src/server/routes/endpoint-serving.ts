@@ -8,14 +8,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelhostError } from '../../core/errors.ts';
 import type { Deployment } from '../../endpoints/deployment.ts';
 import { AuthError, type Principal } from '../../auth/guard.ts';
+import { meterBody } from '../../auth/metering.ts';
 import { recordCall, type AccessRequest } from '../access.ts';
 import { parseJsonObject } from '../body.ts';
 import { ResponseCache } from '../cache.ts';
 import type { ServerDeps } from '../deps.ts';
-import { handleCompletion } from './completions.ts';
-import { handleEmbeddings } from './embeddings.ts';
-import { taskHandlers } from './inference.ts';
-import { openAiCall } from './providers.ts';
+import { handleCompletion } from '../handlers/completions.ts';
+import { handleEmbeddings } from '../handlers/embeddings.ts';
+import { openAiCall } from '../handlers/openai.ts';
+import { taskHandlers } from '../handlers/tasks.ts';
 
 const noCache = new ResponseCache(0, 0);
 
@@ -79,7 +80,7 @@ export function endpointServingRoutes(deps: ServerDeps) {
       if (access && !access.off) {
         const used = (request as AccessRequest).callUsage;
         if (used && !d.routed) used.provider = `endpoint:${d.name}`;
-        recordCall(access, request as AccessRequest, reply.raw.statusCode, principal ?? { tokenId: null }, (request.body as Buffer | undefined)?.length ?? 0);
+        recordCall(access, request as AccessRequest, reply.raw.statusCode, principal ?? { tokenId: null }, meterBody(request.body as Buffer | undefined, request.headers['content-type']));
       }
     });
     const id = d.activeSpec.model.repository;

@@ -7,11 +7,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { tokens } from './001_tokens.ts';
 import { usage } from './002_usage.ts';
 import { endpoints } from './003_endpoints.ts';
+import { usageMedia } from './004_usage_media.ts';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001_tokens': tokens,
   '002_usage': usage,
   '003_endpoints': endpoints,
+  '004_usage_media': usageMedia,
 };
 
 export const migrationProvider: MigrationProvider = {

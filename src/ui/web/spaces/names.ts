@@ -1,0 +1,18 @@
+/** What a Space page calls a task and a model state. */
+import type { SpaceTask } from '../../server/catalog.ts';
+
+export const TASK_NAMES: Record<SpaceTask, string> = {
+  'text-classification': 'Text classification',
+  'token-classification': 'Token classification',
+  'zero-shot-classification': 'Zero-shot classification',
+  'fill-mask': 'Fill mask',
+  'question-answering': 'Question answering',
+  'feature-extraction': 'Feature extraction',
+  'sentence-similarity': 'Sentence similarity',
+  'text-generation': 'Text generation',
+  'image-classification': 'Image classification',
+  'voice-activity-detection': 'Voice activity detection',
+  conversational: 'Chat',
+};
+
+export const STATE_NAMES: Record<string, string> = { ready: 'Loaded', loading: 'Loading', unloaded: 'Cold', hosted: 'Hosted' };

@@ -1,0 +1,53 @@
+/** The output view of each task, over the widgets in ../outputs.tsx. */
+import { Answer, Entities, ScoreTable, Segments, Vector, type Entity, type Scored } from '../outputs.tsx';
+import type { RunResult } from './call.ts';
+import type { Picked } from './inputs.ts';
+
+export function TaskOutput({ result, file }: { result: RunResult; file?: Picked }) {
+  const j = result.json;
+  switch (result.task) {
+    case 'text-classification':
+    case 'image-classification': {
+      const rows = (Array.isArray(j) && Array.isArray(j[0]) ? j[0] : j) as Scored[];
+      return (
+        <>
+          {result.task === 'image-classification' && file && <img class="preview small" src={file.url} alt="The classified image" />}
+          <ScoreTable rows={rows} caption="Predicted labels" />
+        </>
+      );
+    }
+    case 'fill-mask': {
+      const rows = j as { token_str: string; score: number; sequence: string }[];
+      return (
+        <>
+          {rows[0] && (
+            <p data-testid="filled">
+              Best: <strong>{rows[0].sequence}</strong>
+            </p>
+          )}
+          <ScoreTable rows={rows.map((r) => ({ label: r.token_str, score: r.score }))} caption="Filled tokens" labelHeader="Token" />
+        </>
+      );
+    }
+    case 'zero-shot-classification': {
+      const a = j as { labels: string[]; scores: number[] };
+      return <ScoreTable rows={a.labels.map((l, i) => ({ label: l, score: a.scores[i] ?? 0 }))} caption="Class scores" labelHeader="Class" />;
+    }
+    case 'sentence-similarity': {
+      const s = result.inputs.sentences.filter(Boolean);
+      return <ScoreTable rows={(j as number[]).map((v, i) => ({ label: s[i] ?? `Sentence ${i + 1}`, score: v }))} caption="Similarity to the source sentence" labelHeader="Sentence" />;
+    }
+    case 'token-classification':
+      return <Entities text={result.inputs.text} entities={j as Entity[]} />;
+    case 'question-answering':
+      return <Answer context={result.inputs.context} answer={j as { answer: string; score: number; start: number; end: number }} />;
+    case 'feature-extraction': {
+      const flat = (Array.isArray(j) && Array.isArray(j[0]) ? (j as number[][])[0] : j) as number[];
+      return <Vector values={flat} />;
+    }
+    case 'voice-activity-detection':
+      return <Segments segments={j as { start: number; end: number; score: number }[]} duration={result.duration ?? 0} />;
+    default:
+      return null;
+  }
+}
