@@ -147,11 +147,13 @@ describe('console', () => {
     await expect.poll(async () => Number(await usage.locator('tbody tr').first().locator('td').first().textContent())).toBeGreaterThanOrEqual(5);
     await page.getByLabel('Group by').selectOption('model');
     await expect.poll(() => usage.locator('tbody th').allTextContents()).toContain('tiny/bert-sentiment');
+    // Audio and images have their own columns: they are not counted as characters.
+    expect(await usage.locator('thead th').allTextContents()).toEqual(expect.arrayContaining(['Characters', 'Audio', 'Megapixels']));
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
     const csvPath = await (await download).path();
     const csv = (await import('node:fs')).readFileSync(csvPath, 'utf8');
-    expect(csv.split('\n')[0]).toBe('model,requests,errors,inputTokens,outputTokens,characters,computeMs,costUsd,avgLatencyMs');
+    expect(csv.split('\n')[0]).toBe('model,requests,errors,inputTokens,outputTokens,characters,audioSeconds,megapixels,computeMs,costUsd,avgLatencyMs');
     expect(csv).toMatch(/tiny\/bert-sentiment,\d+,/);
     await shot('usage');
 

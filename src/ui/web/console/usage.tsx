@@ -16,13 +16,15 @@ interface UsageRow {
   inputTokens: number;
   outputTokens: number;
   characters: number;
+  audioSeconds: number;
+  megapixels: number;
   computeMs: number;
   costUsd: number;
   avgLatencyMs: number;
 }
 
 function csv(rows: UsageRow[], by: string): string {
-  const cols = [by, 'requests', 'errors', 'inputTokens', 'outputTokens', 'characters', 'computeMs', 'costUsd', 'avgLatencyMs'] as const;
+  const cols = [by, 'requests', 'errors', 'inputTokens', 'outputTokens', 'characters', 'audioSeconds', 'megapixels', 'computeMs', 'costUsd', 'avgLatencyMs'] as const;
   const cell = (v: unknown) => {
     const s = v === null || v === undefined ? '' : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -98,6 +100,8 @@ export function UsagePage() {
                   <th scope="col" class="num">Input tokens</th>
                   <th scope="col" class="num">Output tokens</th>
                   <th scope="col" class="num">Characters</th>
+                  <th scope="col" class="num">Audio</th>
+                  <th scope="col" class="num">Megapixels</th>
                   <th scope="col" class="num">Compute</th>
                   <th scope="col" class="num">Cost</th>
                   <th scope="col" class="num">Mean latency</th>
@@ -112,6 +116,8 @@ export function UsagePage() {
                     <td class="num">{r.inputTokens}</td>
                     <td class="num">{r.outputTokens}</td>
                     <td class="num">{r.characters}</td>
+                    <td class="num">{`${(r.audioSeconds ?? 0).toFixed(1)} s`}</td>
+                    <td class="num">{(r.megapixels ?? 0).toFixed(2)}</td>
                     <td class="num">{fmt.ms(r.computeMs)}</td>
                     <td class="num">{fmt.usd(r.costUsd)}</td>
                     <td class="num">{fmt.ms(r.avgLatencyMs)}</td>
