@@ -1,7 +1,7 @@
 /**
  * Throwaway databases for tests: SQLite in a temp folder, PostgreSQL as a fresh database on the server
- * named by MODELHOST_TEST_POSTGRES (CI starts one on 127.0.0.1). No skip when PostgreSQL is missing: the
- * error says how to get one.
+ * named by MODELHOST_TEST_POSTGRES (the test run's global setup starts one on 127.0.0.1 unless it is set).
+ * No skip when PostgreSQL is missing: the error says what to do.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -84,8 +84,8 @@ async function admin(statement: string): Promise<void> {
   } catch (error) {
     const reason = redactSecrets((error instanceof Error && error.message) || String((error as { code?: unknown }).code ?? error), TEST_POSTGRES_URL);
     throw new Error(
-      `PostgreSQL for tests is unavailable at ${redactUrl(TEST_POSTGRES_URL)} (${reason}). Start it with .ci/run ` +
-        '(which installs and starts it on 127.0.0.1), or point MODELHOST_TEST_POSTGRES at a server where this user may create databases.',
+      `PostgreSQL for tests is unavailable at ${redactUrl(TEST_POSTGRES_URL)} (${reason}). Unset MODELHOST_TEST_POSTGRES to let ` +
+        'the test run start its own, or point it at a running server where this user may create databases.',
       { cause: error },
     );
   } finally {

@@ -1,7 +1,17 @@
 import { TEST_MODELS_DIR } from '../helpers/paths.ts';
 import { writeTinyModels } from '../../tools/tiny-models/index.ts';
+import { startServices, type StopServices } from './services.ts';
 
-/** Generates the tiny models once per test run (skipped when the same factory version wrote them). */
-export default async function setup(): Promise<void> {
-  await writeTinyModels(TEST_MODELS_DIR);
+/**
+ * Once per test run: generates the tiny models (skipped when the same factory version wrote them) and starts
+ * the services the tests need (tests/setup/services.ts); the returned teardown stops them.
+ */
+export default async function setup(): Promise<StopServices> {
+  const [models, services] = await Promise.allSettled([writeTinyModels(TEST_MODELS_DIR), startServices()]);
+  if (models.status === 'rejected') {
+    if (services.status === 'fulfilled') await services.value();
+    throw models.reason;
+  }
+  if (services.status === 'rejected') throw services.reason;
+  return services.value;
 }

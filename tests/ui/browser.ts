@@ -13,7 +13,10 @@ export const RESULTS_DIR = path.resolve(import.meta.dirname, '../../test-results
 export function chromiumPath(): string {
   const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean) as string[];
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error('No chromium found: install Debian\'s chromium (apt-get install chromium) or set CHROMIUM');
+  if (!found) {
+    // The test run's global setup installs it when it runs as root; this is reached when the file runs some other way.
+    throw new Error('No chromium found: run `apt-get install -y --no-install-recommends chromium` as root, or set CHROMIUM to a Chrome/Chromium binary');
+  }
   return found;
 }
 
