@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { ModelInfo } from '../core/model.ts';
+import type { HubRepoInfo, ModelInfo, UnrunnableModel } from '../core/model.ts';
 import { isTaskId } from '../core/tasks/index.ts';
+import { readCachedRepos } from '../hub/cache.ts';
+import { taskFromConfig } from '../hub/task-from-config.ts';
 import { resolvePackageFile } from './runtimes/package-weights.ts';
 
 /** Settings a model folder may carry in `modelhost.json`, for models that are not plain transformers.js repos. */
@@ -10,7 +12,13 @@ interface ModelhostJson {
   runtime?: string;
   pipeline_tag?: string;
   weights?: string | { package: string; file: string };
+  private?: boolean;
   [key: string]: unknown;
+}
+
+export interface RepositoryOptions {
+  /** An HF hub cache folder whose `models--org--name` repositories are served too (after the roots). */
+  hfCache?: string;
 }
 
 export interface RepositoryWarning {
@@ -20,19 +28,26 @@ export interface RepositoryWarning {
 
 /**
  * The models this server can run: folders in Hugging Face layout under one or more roots
- * (`<root>/<org>/<name>/`), described by their model card's front matter.
+ * (`<root>/<org>/<name>/`), described by their model card's front matter, then the repositories of an HF hub
+ * cache under their Hub id (the snapshot `refs/main` names). A cached repository that cannot run is kept with
+ * the reason, and its files are still served over the Hub file API.
  */
 export class ModelRepository {
   private models = new Map<string, ModelInfo>();
+  private cantRun = new Map<string, UnrunnableModel>();
   readonly warnings: RepositoryWarning[] = [];
 
-  constructor(private readonly roots: string[]) {
+  constructor(
+    private readonly roots: string[],
+    private readonly opts: RepositoryOptions = {},
+  ) {
     this.rescan();
   }
 
-  /** Reads the roots again; later roots do not override a model id found in an earlier one. */
+  /** Reads the roots again; later roots do not override a model id found in an earlier one, nor does the cache. */
   rescan(): void {
     this.models.clear();
+    this.cantRun.clear();
     this.warnings.length = 0;
     for (const root of this.roots) {
       if (!existsSync(root)) continue;
@@ -50,6 +65,32 @@ export class ModelRepository {
         }
       }
     }
+    if (this.opts.hfCache) this.scanCache(this.opts.hfCache);
+  }
+
+  private scanCache(cacheDir: string): void {
+    for (const repo of readCachedRepos(cacheDir)) {
+      if (this.models.has(repo.id)) continue;
+      if (!repo.commit) {
+        this.warnings.push({ dir: repo.repoDir, reason: repo.problem ?? 'no snapshot' });
+        continue;
+      }
+      const dir = path.join(repo.repoDir, 'snapshots', repo.commit);
+      const hfCache = { repoDir: repo.repoDir, commit: repo.commit };
+      let reason: string;
+      try {
+        const info = readModel(repo.id, dir);
+        const weightless = info?.runtime === 'transformers' && !info.files.some((f) => /^onnx\/[^/]+\.onnx$/.test(f));
+        if (info && !weightless) {
+          this.models.set(repo.id, { ...info, hfCache });
+          continue;
+        }
+        reason = info ? 'no ONNX weights (onnx/*.onnx), which transformers.js needs' : 'no config.json or model card';
+      } catch (e) {
+        reason = (e as Error).message;
+      }
+      this.cantRun.set(repo.id, { id: repo.id, dir, files: walkFiles(dir), hfCache, reason, ...privacy(dir) });
+    }
   }
 
   get(id: string): ModelInfo | undefined {
@@ -58,6 +99,27 @@ export class ModelRepository {
 
   list(): ModelInfo[] {
     return [...this.models.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Cached repositories found but not runnable here, with the reason (their files are still served). */
+  unrunnable(): UnrunnableModel[] {
+    return [...this.cantRun.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Any repository whose files this server has: a runnable model or a cached one that cannot run. */
+  repo(id: string): HubRepoInfo | undefined {
+    return this.models.get(id) ?? this.cantRun.get(id);
+  }
+}
+
+/** `private: true` in the card's front matter or in modelhost.json. */
+function privacy(dir: string): { private?: true } {
+  try {
+    const extra = readJson<ModelhostJson>(path.join(dir, 'modelhost.json'));
+    return extra?.private === true || readCard(dir).private === true ? { private: true } : {};
+  } catch {
+    // A card or modelhost.json that cannot be read cannot make the repository public either.
+    return { private: true };
   }
 }
 
@@ -101,7 +163,7 @@ function readModel(id: string, dir: string): ModelInfo | undefined {
   const config = readJson<Record<string, unknown>>(path.join(dir, 'config.json'));
   if (!config && !existsSync(path.join(dir, 'README.md')) && !extra.runtime) return undefined;
 
-  const tag = String(extra.pipeline_tag ?? card.pipeline_tag ?? '');
+  const tag = String(extra.pipeline_tag ?? card.pipeline_tag ?? taskFromConfig(config) ?? '');
   if (!isTaskId(tag)) throw new Error(`pipeline_tag "${tag}" is not a task served here`);
 
   const files = walkFiles(dir);
@@ -130,5 +192,6 @@ function readModel(id: string, dir: string): ModelInfo | undefined {
     sizeBytes,
     runtimeOptions,
     config,
+    ...(extra.private === true || card.private === true ? { private: true } : {}),
   };
 }

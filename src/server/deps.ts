@@ -5,6 +5,7 @@ import type { StatsReader } from '../router/stats.ts';
 import type { AccessDeps } from './access.ts';
 import type { ResponseCache } from './cache.ts';
 import type { EndpointManager } from '../endpoints/manager.ts';
+import type { HubFiles } from '../hub/service.ts';
 
 export interface ServerConfig {
   /** Longest a request is held while its model loads. */
@@ -33,6 +34,13 @@ export async function providerView(deps: Pick<ServerDeps, 'router' | 'providerSt
 /** What the HTTP layer is given by the composition root. */
 export interface ServerDeps {
   repository: Pick<ModelRepository, 'get' | 'list'>;
+  /** The Hub file API's view of the repository (resolve, tree, paths-info, commits); absent: no file routes. */
+  hub?: HubFiles;
+  /**
+   * Pull on first call (`serve --pull`, src/hub/pull/on-demand.ts): makes a Hub model that is not here
+   * available, or throws the answer (503 with estimated_time while it downloads, 404/400 when it never can).
+   */
+  pullOnDemand?: { ensure(id: string, waitMs: number): Promise<void> };
   /** The local engine, or a dedicated endpoint's replicas (src/endpoints): what the task routes run on. */
   engine: EngineApi;
   cache: ResponseCache;

@@ -16,10 +16,11 @@ export interface TestServer {
  * models by default here, so tests about answers need not retry; cold-start tests turn that off.
  */
 export async function startServer(overrides: Partial<Config> = {}, opts: Omit<ComposeOptions, 'logger'> = {}): Promise<TestServer> {
-  // Each server its own database (tokens made by one test must not turn auth on for another) and, unless a test
-  // says otherwise, an anonymous tier without limits: tests about answers should not meet a rate limit.
+  // Each server its own database (tokens made by one test must not turn auth on for another). Calls without a token
+  // are the owner's (loopback, no token): never limited, so tests about answers never meet a rate limit.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'modelhost-test-data-'));
-  const config = { ...loadConfig({ modelsDir: TEST_MODELS_DIR, port: 0, logLevel: 'silent', waitForModelByDefault: true, dataDir }, {}), ...overrides };
+  // No HF cache unless a test gives one (hfCache: a temp folder): tests never read the machine's own cache.
+  const config = { ...loadConfig({ modelsDir: TEST_MODELS_DIR, port: 0, logLevel: 'silent', waitForModelByDefault: true, dataDir, hfCache: false }, {}), ...overrides };
   const composed = await compose(config, { tiers: [{ name: 'anonymous' }, { name: 'free' }], ...opts, logger: false });
   await composed.app.listen({ host: '127.0.0.1', port: 0 });
   const address = composed.app.server.address();

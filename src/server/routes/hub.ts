@@ -1,10 +1,17 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ModelNotFoundError } from '../../core/errors.ts';
-import type { ModelInfo } from '../../core/model.ts';
+import type { HubRepoInfo, ModelInfo } from '../../core/model.ts';
 import { validate } from '../../core/tasks/index.ts';
+import { maySee } from '../../hub/access.ts';
+import { siblings } from '../../hub/entries.ts';
+import { hubErrorHeaders, repoNotFound, revisionNotFound } from '../../hub/errors.ts';
+import { checkRepoId, checkRevision } from '../../hub/paths.ts';
+import type { RepoSnapshot } from '../../hub/snapshot.ts';
+import type { AccessRequest } from '../access.ts';
 import type { ServerDeps } from '../deps.ts';
+import { sendError } from '../errors.ts';
 import { modelTasks } from '../inference.ts';
+import { modelWays } from '../ways.ts';
 
 const listQuery = z.object({
   pipeline_tag: z.string().optional(),
@@ -14,53 +21,8 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
-/** Example input per task, for the usage snippets. */
-function exampleBody(model: ModelInfo): string {
-  switch (model.pipelineTag) {
-    case 'question-answering':
-      return '{"inputs": {"question": "Where do I live?", "context": "My name is Sarah and I live in London."}}';
-    case 'sentence-similarity':
-      return '{"inputs": {"source_sentence": "That is a happy person", "sentences": ["That is a happy dog", "Today is a sunny day"]}}';
-    case 'zero-shot-classification':
-      return '{"inputs": "I have a problem with my iphone", "parameters": {"candidate_labels": ["urgent", "not urgent"]}}';
-    case 'fill-mask':
-      return '{"inputs": "The capital of France is [MASK]."}';
-    default:
-      return '{"inputs": "Bonjour tout le monde, comment allez-vous ?"}';
-  }
-}
-
-/**
- * Ways to run the model that work here, like the Hub's "Deploy / Use this model" menu. A way this model or
- * this server cannot offer is absent, not listed as broken.
- */
-function usage(model: ModelInfo, baseUrl: string) {
-  const url = `${baseUrl}/models/${model.id}`;
-  const binary = model.pipelineTag === 'image-classification' || model.pipelineTag === 'voice-activity-detection';
-  const methods: Record<string, unknown>[] = [
-    {
-      method: 'serverless',
-      title: 'Serverless API',
-      url,
-      tasks: modelTasks(model),
-      snippet: binary
-        ? `curl -X POST ${url} --data-binary @file.${model.pipelineTag === 'image-classification' ? 'png' : 'wav'}`
-        : `curl -X POST ${url} -H 'Content-Type: application/json' -d '${exampleBody(model)}'`,
-    },
-  ];
-  if (model.pipelineTag === 'text-generation') {
-    methods.push({ method: 'openai-completions', title: 'OpenAI-compatible completions', url: `${url}/v1/completions` });
-  }
-  if (model.runtime === 'transformers') {
-    methods.push({
-      method: 'library',
-      title: 'Transformers.js',
-      library: 'transformers.js',
-      snippet: `import { pipeline, env } from '@huggingface/transformers';\nenv.localModelPath = '<models folder>';\nconst pipe = await pipeline('${model.pipelineTag === 'sentence-similarity' ? 'feature-extraction' : model.pipelineTag}', '${model.id}');`,
-    });
-  }
-  return methods;
-}
+/** `blobs=true` adds sizes, blob ids and LFS details to `siblings`; `expand` is accepted and every field is sent. */
+const infoQuery = z.object({ blobs: z.enum(['true', 'false', '1', '0', '']).optional() });
 
 function summary(model: ModelInfo, deps: ServerDeps) {
   const [author] = model.id.split('/');
@@ -69,7 +31,7 @@ function summary(model: ModelInfo, deps: ServerDeps) {
     id: model.id,
     modelId: model.id,
     author,
-    private: false,
+    private: model.private ?? false,
     pipeline_tag: model.pipelineTag,
     library_name: model.libraryName,
     tags: model.tags,
@@ -98,13 +60,58 @@ function providerMapping(deps: ServerDeps, id: string, task: string, providers: 
   return mapping;
 }
 
+/** Whether the caller may see `repo` (a private one needs an inference token; src/hub/access.ts). */
+function visible(deps: ServerDeps, request: FastifyRequest, repo: Pick<HubRepoInfo, 'private'>): Promise<boolean> {
+  return maySee(repo, { authorization: request.headers.authorization, principal: (request as AccessRequest).principal }, deps.access);
+}
+
+/**
+ * What the Hub's model info adds for download clients (shared/docs/hub-protocol.md 2.1): the commit `sha` the
+ * files are served at (snapshotDownload and snapshot_download need it), `siblings` (with `blobs=true`, sizes
+ * and LFS details), dates, and the access fields hfd and huggingface_hub read.
+ */
+function repoFields(repo: HubRepoInfo, snapshot: RepoSnapshot, blobs: boolean) {
+  const date = snapshot.lastModified.toISOString();
+  return { sha: snapshot.commit, lastModified: date, createdAt: date, private: repo.private ?? false, gated: false, disabled: false, siblings: siblings(snapshot, blobs) };
+}
+
+/** Model info of a local model or a cached repository that cannot run, at `snapshot`. */
+function detail(deps: ServerDeps, repo: HubRepoInfo, snapshot: RepoSnapshot | undefined, blobs: boolean) {
+  const model = deps.repository.get(repo.id);
+  const hub = snapshot ? repoFields(repo, snapshot, blobs) : { siblings: repo.files.map((rfilename) => ({ rfilename })) };
+  if (!model) {
+    const reason = 'reason' in repo ? String(repo.reason) : 'not a model this server runs';
+    const ways = modelWays(deps, { id: repo.id, repo, unrunnable: reason }, deps.config.publicUrl);
+    return { _id: repo.id, id: repo.id, modelId: repo.id, author: repo.id.split('/')[0], tags: [], downloads: 0, likes: 0, cardData: {}, ...hub, modelhost: { runnable: false, reason, ...ways } };
+  }
+  return {
+    ...summary(model, deps),
+    ...hub,
+    cardData: { license: model.license, pipeline_tag: model.pipelineTag, library_name: model.libraryName, tags: model.tags },
+    config: model.config ? { model_type: model.config.model_type, architectures: model.config.architectures } : undefined,
+    usedStorage: model.sizeBytes,
+    // What the JS client asks for (`?expand[]=inferenceProviderMapping`) before calling a model without an
+    // endpointUrl: here every model is served by this server's hf-inference routes.
+    inferenceProviderMapping: { 'hf-inference': { status: 'live', providerId: model.id, task: model.pipelineTag } },
+    modelhost: { runtime: model.runtime, state: deps.engine.state(model.id), tasks: modelTasks(model), ...modelWays(deps, { id: model.id, model, repo, routed: deps.router?.modelEntry(model.id) }, deps.config.publicUrl) },
+  };
+}
+
+const isTrue = (v: string | undefined) => v === 'true' || v === '1';
+
 export function hubRoutes(deps: ServerDeps) {
   return async function routes(app: FastifyInstance) {
+    // Hub errors carry X-Error-Code / X-Error-Message (what download clients read); the body is written as for any route.
+    app.setErrorHandler((error, request, reply) => sendError(error, request, reply.headers(hubErrorHeaders(error))));
+
     app.get('/api/models', async (request) => {
       const q = validate(listQuery, request.query, 'query');
       const search = q.search?.toLowerCase();
+      // Private models are left out for callers who may not see them (one token check, only if there are any).
+      const hidden = deps.repository.list().some((m) => m.private) && !(await visible(deps, request, { private: true }));
       const models = deps.repository
         .list()
+        .filter((m) => !(hidden && m.private))
         .filter((m) => !q.pipeline_tag || m.pipelineTag === q.pipeline_tag || modelTasks(m).includes(q.pipeline_tag as never))
         .filter((m) => !q.library || m.libraryName === q.library)
         .filter((m) => !q.filter || m.tags.includes(q.filter))
@@ -114,9 +121,9 @@ export function hubRoutes(deps: ServerDeps) {
 
     app.get<{ Params: { '*': string } }>('/api/models/*', async (request) => {
       const id = request.params['*'].replace(/\/+$/, '');
-      const model = deps.repository.get(id);
+      const repo = deps.hub?.find(id) ?? deps.repository.get(id);
       const routed = deps.router?.modelEntry(id);
-      if (!model && routed) {
+      if (!repo && routed) {
         // A model served by hosted providers: the JS client is told to use this server's hf-inference routes,
         // where the router takes over.
         return {
@@ -128,21 +135,25 @@ export function hubRoutes(deps: ServerDeps) {
           pipeline_tag: routed.task,
           tags: [],
           inferenceProviderMapping: providerMapping(deps, id, routed.task, routed.providers.map((p) => p.provider)),
-          modelhost: { providers: routed.providers.map((p) => p.provider) },
+          modelhost: { providers: routed.providers.map((p) => p.provider), ...modelWays(deps, { id, routed }, deps.config.publicUrl) },
         };
       }
-      if (!model) throw new ModelNotFoundError(id);
-      return {
-        ...summary(model, deps),
-        siblings: model.files.map((rfilename) => ({ rfilename })),
-        cardData: { license: model.license, pipeline_tag: model.pipelineTag, library_name: model.libraryName, tags: model.tags },
-        config: model.config ? { model_type: model.config.model_type, architectures: model.config.architectures } : undefined,
-        usedStorage: model.sizeBytes,
-        // What the JS client asks for (`?expand[]=inferenceProviderMapping`) before calling a model without an
-        // endpointUrl: here every model is served by this server's hf-inference routes.
-        inferenceProviderMapping: { 'hf-inference': { status: 'live', providerId: model.id, task: model.pipelineTag } },
-        modelhost: { runtime: model.runtime, state: deps.engine.state(model.id), tasks: modelTasks(model), usage: usage(model, deps.config.publicUrl) },
-      };
+      // Unknown and private-without-access look alike; 404 here as this route always answered (the file API: 401).
+      if (!repo || !(await visible(deps, request, repo))) throw repoNotFound(id, 404);
+      const { blobs } = validate(infoQuery, request.query, 'query');
+      return detail(deps, repo, await deps.hub?.at(repo, 'main'), isTrue(blobs));
+    });
+
+    // Model info at a branch or commit (`@huggingface/hub` asks for revision HEAD; snapshot_download for main).
+    app.get<{ Params: { org: string; name: string; rev: string } }>('/api/models/:org/:name/revision/:rev', async (request) => {
+      const id = checkRepoId(request.params.org, request.params.name);
+      const revision = checkRevision(request.params.rev);
+      const { blobs } = validate(infoQuery, request.query, 'query');
+      const repo = deps.hub?.find(id);
+      if (!repo || !(await visible(deps, request, repo))) throw repoNotFound(id);
+      const snapshot = await deps.hub?.at(repo, revision);
+      if (!snapshot) throw revisionNotFound(id, revision);
+      return detail(deps, repo, snapshot, isTrue(blobs));
     });
   };
 }

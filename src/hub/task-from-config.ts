@@ -1,0 +1,22 @@
+/**
+ * The task of a model whose card gives no `pipeline_tag`, read from `config.json` `architectures` the way the
+ * Hub's transformers integration does. Models that transformers.js or a script downloaded often lack the card
+ * (transformers.js fetches config, tokenizer and weights only), and they should run without a pull.
+ */
+const BY_SUFFIX: [RegExp, string][] = [
+  [/ForSequenceClassification$/, 'text-classification'],
+  [/ForTokenClassification$/, 'token-classification'],
+  [/ForQuestionAnswering$/, 'question-answering'],
+  [/ForMaskedLM$/, 'fill-mask'],
+  [/(ForCausalLM|LMHeadModel)$/, 'text-generation'],
+  [/ForImageClassification$/, 'image-classification'],
+  // A bare encoder (`BertModel`, `MPNetModel`): sentence embeddings.
+  [/^[A-Za-z0-9]+Model$/, 'feature-extraction'],
+];
+
+/** The pipeline tag the first architecture implies, or undefined. */
+export function taskFromConfig(config: Record<string, unknown> | undefined): string | undefined {
+  const first = Array.isArray(config?.architectures) ? config.architectures[0] : undefined;
+  if (typeof first !== 'string') return undefined;
+  return BY_SUFFIX.find(([re]) => re.test(first))?.[1];
+}
