@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { serveCommand } from './serve.ts';
 import { modelsCommand } from './models.ts';
+import { pullCommand } from './pull.ts';
 import { runCommand } from './run.ts';
 import { simulateCommand } from './simulate.ts';
 import { tokensCommand } from './tokens.ts';
@@ -20,6 +21,7 @@ const program = new Command()
 
 program.addCommand(serveCommand());
 program.addCommand(modelsCommand());
+program.addCommand(pullCommand());
 program.addCommand(runCommand());
 program.addCommand(simulateCommand());
 program.addCommand(tokensCommand());

@@ -2,6 +2,7 @@ import { InferenceError, ModelhostError, ModelLoadingError, OverloadedError, rev
 import type { ModelInfo } from '../core/model.ts';
 import { taskSpec, type TaskId } from '../core/tasks/index.ts';
 import stringify from 'safe-stable-stringify';
+import { GENERATION_TASKS, type CancelSignal, type SchedulerOptions, type SchedulerStats } from './generation/index.ts';
 import { WorkerHandle } from './pool.ts';
 
 export interface EngineOptions {
@@ -15,6 +16,11 @@ export interface EngineOptions {
   memoryBudgetBytes: number;
   /** Items waiting per model beyond which requests are refused with 429 instead of queued. */
   maxQueuedItems: number;
+  /**
+   * Bounds of each generation model's continuous batching (src/engine/generation); its sequences per step are
+   * `maxBatchSize` (1: one generation at a time).
+   */
+  generation?: Partial<Omit<SchedulerOptions, 'maxBatchSize'>>;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -31,12 +37,24 @@ export type ModelState = 'unloaded' | 'loading' | 'ready';
 /** What the HTTP layer runs models on: the engine, or a dedicated endpoint's replica processes. */
 export interface EngineApi {
   ensureReady(model: ModelInfo, waitMs: number): Promise<void>;
-  infer(model: ModelInfo, task: TaskId, items: unknown[], params: Record<string, unknown>, onEvent?: (event: unknown) => void): Promise<unknown[]>;
+  /** `signal` aborts when the caller has gone: a generation stops at its next decoder step and frees its slot. */
+  infer(
+    model: ModelInfo,
+    task: TaskId,
+    items: unknown[],
+    params: Record<string, unknown>,
+    onEvent?: (event: unknown) => void,
+    signal?: CancelSignal,
+  ): Promise<unknown[]>;
   state(modelId: string): ModelState;
   loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number }[];
   readonly counters: { batches: number; items: number; loads: number; unloads: number };
   preload(model: ModelInfo): Promise<void>;
   unload(modelId: string): boolean;
+  /** Each generation model's scheduler as of its last step (absent where the engine has none, e.g. endpoints). */
+  generationStats?(): { model: string; stats: SchedulerStats }[];
+  /** Called after every step of any generation model's scheduler; returns a function that stops the calls. */
+  onGenerationStep?(listener: (model: string, stats: SchedulerStats) => void): () => void;
 }
 
 interface QueuedItem {
@@ -68,6 +86,9 @@ interface Slot {
   /** Items in the model's last batch: more than one means requests are arriving together. */
   lastBatchSize: number;
   queued: number;
+  /** Generation requests in flight on the worker (their scheduler queues and batches them). */
+  generating: number;
+  generation?: SchedulerStats;
   queues: Map<string, Queue>;
   waitTimer?: NodeJS.Timeout;
   bytes: number;
@@ -88,6 +109,7 @@ export class Engine implements EngineApi {
   /** Measured load speed (file bytes per second), refined after each load; starts conservative. */
   private loadBytesPerSecond = 50 * 1024 ** 2;
   readonly counters = { batches: 0, items: 0, loads: 0, unloads: 0 };
+  private readonly stepListeners = new Set<(model: string, stats: SchedulerStats) => void>();
 
   constructor(opts: Partial<EngineOptions> = {}) {
     this.opts = { ...defaultEngineOptions, ...opts };
@@ -101,6 +123,7 @@ export class Engine implements EngineApi {
             loaded: (key, ms) => this.onLoaded(key, ms),
             loadFailed: (key, error) => this.onLoadFailed(key, reviveError(error), error.message),
             crashed: (keys) => this.onWorkerCrashed(keys),
+            generationStats: (key, stats) => this.onGenerationStats(key, stats),
           },
           (message) => log('error', message),
         ),
@@ -120,7 +143,7 @@ export class Engine implements EngineApi {
   }
 
   /** Seconds a load of this model should take, from its size and the load speed measured so far. */
-  estimateLoadSeconds(model: ModelInfo): number {
+  estimateLoadSeconds(model: Pick<ModelInfo, 'id' | 'sizeBytes'>): number {
     const slot = this.slots.get(model.id);
     const total = 0.2 + model.sizeBytes / this.loadBytesPerSecond;
     if (slot?.state !== 'loading') return total;
@@ -175,6 +198,7 @@ export class Engine implements EngineApi {
       idleSince: 0,
       lastBatchSize: 0,
       queued: 0,
+      generating: 0,
       queues: new Map(),
       bytes,
     };
@@ -183,7 +207,7 @@ export class Engine implements EngineApi {
     worker.hostedBytes += bytes;
     this.counters.loads++;
     this.log('info', `loading ${model.id} (${(model.sizeBytes / 1024 ** 2).toFixed(1)} MB, runtime ${model.runtime}) in worker ${worker.index}`);
-    worker.post({ type: 'load', key: model.id, model });
+    worker.post({ type: 'load', key: model.id, model, generation: { ...this.opts.generation, maxBatchSize: this.opts.maxBatchSize } });
     return slot;
   }
 
@@ -191,7 +215,7 @@ export class Engine implements EngineApi {
   private evictFor(bytes: number): void {
     const used = () => [...this.slots.values()].reduce((sum, s) => sum + s.bytes, 0);
     const idle = [...this.slots.values()]
-      .filter((s) => s.state === 'ready' && !s.busy && s.queued === 0)
+      .filter((s) => s.state === 'ready' && !s.busy && s.queued === 0 && s.generating === 0)
       .sort((a, b) => a.lastUsed - b.lastUsed);
     while (used() + bytes > this.opts.memoryBudgetBytes && idle.length > 0) this.unload(idle.shift()!.model.id);
     if (used() + bytes > this.opts.memoryBudgetBytes) {
@@ -249,6 +273,21 @@ export class Engine implements EngineApi {
     }
   }
 
+  private onGenerationStats(key: string, stats: SchedulerStats): void {
+    const slot = this.slots.get(key);
+    if (slot) slot.generation = stats;
+    for (const listener of this.stepListeners) listener(key, stats);
+  }
+
+  generationStats(): { model: string; stats: SchedulerStats }[] {
+    return [...this.slots.values()].filter((s) => s.generation).map((s) => ({ model: s.model.id, stats: s.generation! }));
+  }
+
+  onGenerationStep(listener: (model: string, stats: SchedulerStats) => void): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
+  }
+
   private failQueued(slot: Slot, error: Error): void {
     clearTimeout(slot.waitTimer);
     for (const q of slot.queues.values()) for (const item of q.items) item.reject(error);
@@ -266,9 +305,11 @@ export class Engine implements EngineApi {
     items: unknown[],
     params: Record<string, unknown>,
     onEvent?: (event: unknown) => void,
+    signal?: CancelSignal,
   ): Promise<unknown[]> {
     const slot = this.slots.get(model.id);
     if (!slot || slot.state !== 'ready') return Promise.reject(new ModelLoadingError(model.id, this.estimateLoadSeconds(model)));
+    if (GENERATION_TASKS.has(task)) return this.generate(slot, task, items, params, onEvent, signal);
     if (slot.queued + items.length > this.opts.maxQueuedItems) {
       return Promise.reject(new OverloadedError(`Model ${model.id} is overloaded (${slot.queued} inputs queued); retry later`));
     }
@@ -290,6 +331,32 @@ export class Engine implements EngineApi {
     slot.lastUsed = now;
     this.schedule(slot);
     return Promise.all(promises);
+  }
+
+  /**
+   * Generation goes to the worker at once, concurrently with the model's other generations: its scheduler admits
+   * them into the running batch at the next decoder step (or queues them past its bounds).
+   */
+  private async generate(
+    slot: Slot,
+    task: TaskId,
+    items: unknown[],
+    params: Record<string, unknown>,
+    onEvent?: (event: unknown) => void,
+    signal?: CancelSignal,
+  ): Promise<unknown[]> {
+    if (slot.generating + items.length > this.opts.maxQueuedItems) {
+      throw new OverloadedError(`Model ${slot.model.id} is overloaded (${slot.generating} generations in flight); retry later`);
+    }
+    slot.generating += items.length;
+    slot.lastUsed = performance.now();
+    this.counters.items += items.length;
+    try {
+      return await slot.worker.run({ key: slot.model.id, task, inputs: items, params, stream: !!onEvent, concurrent: true }, onEvent, signal);
+    } finally {
+      slot.generating -= items.length;
+      slot.lastUsed = performance.now();
+    }
   }
 
   /** Sends the next batch to the model's worker if the model is idle. */

@@ -84,6 +84,8 @@ export function taskHandlers(deps: ServerDeps) {
     const provider = namedProvider(request, pathProvider);
     if (routed(id, provider)) return runRouted(request, reply, id, provider, task);
     reply.header('x-modelhost-provider', 'local');
+    // serve --pull: a Hub model that is not here is downloaded first (503 meanwhile, unless the caller waits).
+    if (deps.pullOnDemand && !deps.repository.get(id)) await deps.pullOnDemand.ensure(id, waitBudgetMs(deps, withHeaderOptions({}, request.headers), request.headers));
     let { model, spec } = resolveModel(deps, id, task);
     const parsed = parseBody(request.body as Buffer | undefined, request.headers['content-type'], spec.modality, model.id);
     // An embedding model also answers sentence-similarity: its input shape says which one the caller wants.
@@ -97,7 +99,7 @@ export function taskHandlers(deps: ServerDeps) {
       await awaitModel(deps, model, options, request.headers);
       return streamGeneration(request, reply, deps, model.id, req.items, req.params);
     }
-    const result = await infer(deps, model, spec, req, options, request.headers);
+    const result = await infer(deps, model, spec, req, options, request.headers, callerSignal(reply));
     (request as { upstreamMs?: number }).upstreamMs = result.computeMs;
     const localPrice = deps.router?.file.routing.localPricePerSecond ?? 0;
     noteUsage(request, { provider: 'local', model: model.id, task: spec.id, costUsd: (result.computeMs / 1000) * localPrice, computeMs: result.computeMs });
