@@ -30,6 +30,10 @@ export function scopeFor(method: string, path: string): Scope | null {
   if (path === '/health' || path === '/ready' || path === '/metrics') return null;
   // Dedicated endpoints check their own access type (public, protected, private); whoami needs no scope.
   if (path.startsWith('/endpoints/') || path === '/api/whoami-v2') return null;
+  // Predictions authenticate their callers themselves (src/server/routes/predictions.ts): reading or polling one
+  // is not an inference call, and the tier is applied once, when it is submitted. Output files and token
+  // streams are reached through signed URLs.
+  if (/^\/v1\/(?:predictions(?:\/|$)|models\/[^/]+\/[^/]+\/predictions$|deployments\/[^/]+\/[^/]+\/predictions$|webhooks\/|files\/)/.test(path)) return null;
   if (path.startsWith('/api/endpoints') || path.startsWith('/v2/endpoint')) return 'endpoints';
   if ((method === 'GET' || method === 'HEAD') && (path === '/api/models' || path.startsWith('/api/models/') || path === '/v1/models')) return null;
   // The Hub file API's paths-info is a file listing, open like the tree (a private repository checks itself).
@@ -41,9 +45,12 @@ export function scopeFor(method: string, path: string): Scope | null {
   return 'inference';
 }
 
-/** `/spaces`, `/spaces/org/name[/config|/gradio_api/info|/resolve/...]`, `/ui/...`, `/admin[/...]`. */
+/**
+ * `/spaces`, `/spaces/org/name[/config|/gradio_api/info|/resolve/...]`, `/ui/...`, `/admin[/...]`, and the model
+ * page `/org/name` (a browser cannot send a token when it opens a link; a private model's page checks itself).
+ */
 function isOpenPage(path: string): boolean {
-  return /^\/(?:spaces\/?|spaces\/[^/]+\/[^/]+(?:\/(?:config|gradio_api\/info|resolve\/.+))?|ui\/.+|admin(?:\/.*)?)$/.test(path);
+  return /^\/(?:spaces\/?|spaces\/[^/]+\/[^/]+(?:\/(?:config|gradio_api\/info|resolve\/.+))?|ui\/.+|admin(?:\/.*)?|(?!(?:api|v1|v2)\/)[^/]+\/[^/]+)$/.test(path);
 }
 
 const bearer = /^Bearer\s+(\S+)\s*$/i;

@@ -5,6 +5,7 @@ import type { ServerDeps } from './deps.ts';
 import { sendError } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { hubRoutes } from './routes/hub.ts';
+import { hubFileRoutes } from './routes/hub-files.ts';
 import { inferenceRoutes } from './routes/inference.ts';
 import { completionsRoutes } from './routes/completions.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
@@ -18,6 +19,8 @@ import { overheadMs } from './timing.ts';
 import { spacesRoutes } from './routes/spaces.ts';
 import { gradioRoutes } from './routes/gradio.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { modelPageRoutes } from './routes/model-page.ts';
+import { predictionRoutes } from './routes/predictions.ts';
 import { RequestLog, registerRequestLog } from '../ui/server/request-log.ts';
 
 export const exposedHeaders = [
@@ -33,6 +36,17 @@ export const exposedHeaders = [
   'x-ratelimit-limit',
   'x-ratelimit-remaining',
   'x-ratelimit-reset',
+  // The Hub file API's headers, which browser clients (transformers.js) must be able to read.
+  'x-repo-commit',
+  'x-error-code',
+  'x-error-message',
+  'x-linked-etag',
+  'x-linked-size',
+  'etag',
+  'link',
+  'accept-ranges',
+  'content-range',
+  'content-length',
 ];
 
 export interface AppOptions {
@@ -98,6 +112,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
 
   await app.register(healthRoutes(deps));
   await app.register(hubRoutes(deps));
+  await app.register(hubFileRoutes(deps));
   await app.register(inferenceRoutes(deps));
   await app.register(completionsRoutes(deps));
   await app.register(embeddingsRoutes(deps));
@@ -109,5 +124,7 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(spacesRoutes(deps, requestLog));
   await app.register(gradioRoutes(deps));
   await app.register(consoleRoutes(deps, requestLog));
+  await app.register(modelPageRoutes(deps));
+  await app.register(predictionRoutes(deps));
   return app;
 }

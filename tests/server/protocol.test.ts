@@ -139,7 +139,7 @@ describe('protocol details (built-in models)', () => {
     const tiny = (await (await fetch(`${server.url}/api/models/tiny/bert-sentiment`)).json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(tiny.siblings.map((s: { rfilename: string }) => s.rfilename)).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'onnx/model.onnx']));
     const library = tiny.modelhost.usage.find((u: { method: string }) => u.method === 'library');
-    expect(library.snippet).toContain("pipeline('text-classification', 'tiny/bert-sentiment')");
+    expect(library.snippet).toContain("pipeline('text-classification', 'tiny/bert-sentiment', { dtype: 'fp32' })");
     const gen = (await (await fetch(`${server.url}/api/models/tiny/gpt2`)).json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(gen.modelhost.usage.map((u: { method: string }) => u.method)).toContain('openai-completions');
   });

@@ -1,6 +1,7 @@
 /**
- * Accessibility: axe-core (the engine behind most audit tools) run inside Chromium on the gallery, a model page
- * after a run, and the console overview. No serious or critical violation may be reported.
+ * Accessibility: axe-core (the engine behind most audit tools) run inside Chromium on the gallery, a Space page
+ * after a run, a model page (`/{org}/{name}`), and the console overview. No serious or critical violation may be
+ * reported.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -61,6 +62,21 @@ describe('axe-core', () => {
     await page.getByLabel('JSON output').check();
     const r = await audit(page);
     expect(serious(r)).toEqual([]);
+    await page.close();
+  });
+
+  test('a model page (card, files, Deploy and Use this model, every entry open)', async () => {
+    const page = await browser.newPage({ bypassCSP: true }); // the pages' CSP forbids injected scripts, axe's included
+    await page.goto(`${server.url}/tiny/bert-sentiment`);
+    await page.getByTestId('card').getByRole('heading').first().waitFor();
+    const closed = page.locator('details:not([open]) > summary');
+    while ((await closed.count()) > 0) await closed.first().click();
+    const card = await audit(page);
+    expect(card.passes.length).toBeGreaterThan(10);
+    expect(serious(card)).toEqual([]);
+    await page.getByRole('link', { name: /^Files/ }).click();
+    await page.getByTestId('files').waitFor();
+    expect(serious(await audit(page))).toEqual([]);
     await page.close();
   });
 

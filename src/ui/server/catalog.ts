@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ModelInfo } from '../../core/model.ts';
 import { readCard } from '../../engine/repository.ts';
 import type { ServerDeps } from '../../server/deps.ts';
+import { hasChatTemplate } from '../../chat/template-file.ts';
 import { modelTasks } from '../../server/inference.ts';
 
 /** Tasks with a page: every local task, plus chat for routed conversational models. */
@@ -19,6 +20,9 @@ export type SpaceTask =
   | 'feature-extraction'
   | 'sentence-similarity'
   | 'text-generation'
+  | 'text2text-generation'
+  | 'summarization'
+  | 'translation'
   | 'image-classification'
   | 'voice-activity-detection'
   | 'conversational';
@@ -74,6 +78,9 @@ const DEFAULTS: Record<SpaceTask, SpaceExample[]> = {
     { example_title: 'Where', text: 'Where do I live?', context: 'My name is Wolfgang and I live in Berlin' },
   ],
   'feature-extraction': [{ example_title: 'Sentence', text: 'Today is a sunny day and I will get some ice cream.' }],
+  'text2text-generation': [{ example_title: 'Question', text: 'Answer the question: what is the capital of France?' }],
+  summarization: [{ example_title: 'News', text: 'The tower is 324 metres tall, about the same height as an 81-storey building, and the tallest structure in Paris.' }],
+  translation: [{ example_title: 'Greeting', text: 'My name is Sarah and I live in London.' }],
   'sentence-similarity': [
     { example_title: 'Happy', source_sentence: 'That is a happy person', sentences: ['That is a happy dog', 'That is a very happy person', 'Today is a sunny day'] },
   ],
@@ -85,6 +92,11 @@ const DEFAULTS: Record<SpaceTask, SpaceExample[]> = {
     { example_title: 'Haiku', messages: [{ role: 'user', content: 'Write a haiku about the sea.' }] },
   ],
 };
+
+/** Whether a page exists for this task (a routed model gets one only then). */
+export function hasSpacePage(task: string): boolean {
+  return task in DEFAULTS;
+}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
@@ -160,13 +172,15 @@ function localSpace(deps: ServerDeps, model: ModelInfo, baseUrl: string): SpaceI
   } catch {
     card = {};
   }
-  const task = model.pipelineTag as SpaceTask;
+  // A text-generation model with a chat template gets a chat page (its raw text generation stays one click away).
+  const chat = model.pipelineTag === 'text-generation' && hasChatTemplate(model.dir);
+  const task = chat ? 'conversational' : (model.pipelineTag as SpaceTask);
   const fromCard = cardExamples(card, model.id);
   const inference = card.inference && typeof card.inference === 'object' ? (card.inference as Record<string, unknown>) : {};
   return {
     id: model.id,
     task,
-    tasks: modelTasks(model) as SpaceTask[],
+    tasks: [...(chat ? (['conversational'] as SpaceTask[]) : []), ...(modelTasks(model) as SpaceTask[])],
     runtime: model.runtime,
     state: deps.engine.state(model.id),
     libraryName: model.libraryName,
@@ -186,7 +200,7 @@ function routedSpace(deps: ServerDeps, id: string, baseUrl: string): SpaceInfo |
   const entry = deps.router?.modelEntry(id);
   if (!entry) return undefined;
   const task = entry.task as SpaceTask;
-  if (!(task in DEFAULTS)) return undefined;
+  if (!hasSpacePage(task)) return undefined;
   return {
     id,
     task,

@@ -55,6 +55,15 @@ export function gradioIO(task: SpaceTask): GradioIO | undefined {
         outputs: [{ type: 'label', label: 'Similarity' }],
         generator: false,
       };
+    case 'text2text-generation':
+    case 'summarization':
+      return { inputs: [text('Input', 'text', 'My name is Sarah and I live in London.')], outputs: [{ type: 'textbox', label: 'Output' }], generator: false };
+    case 'translation':
+      return {
+        inputs: [text('Input', 'text', 'My name is Sarah and I live in London.'), { type: 'textbox', label: 'Target language (tgt_lang)', name: 'tgt_lang', default: '', example: 'fr' }],
+        outputs: [{ type: 'textbox', label: 'Translation' }],
+        generator: false,
+      };
     case 'text-generation':
       return { inputs: [text('Input', 'text', 'Once upon a time,')], outputs: [{ type: 'textbox', label: 'Output' }], generator: true };
     case 'image-classification':
@@ -103,6 +112,10 @@ export function toTaskCall(task: SpaceTask, data: unknown[], parameters: Record<
     case 'image-classification':
     case 'voice-activity-detection':
       return { kind: 'file', ref: data[0] };
+    case 'translation': {
+      const tgt = typeof data[1] === 'string' && data[1].trim() ? { tgt_lang: data[1].trim() } : {};
+      return { kind: 'json', body: { inputs: asText(data[0], 'Input'), parameters: { ...p, ...tgt } } };
+    }
     default:
       return { kind: 'json', body: { inputs: asText(data[0], 'Input'), parameters: p } };
   }
@@ -127,7 +140,9 @@ export function toGradioOutputs(task: SpaceTask, answer: unknown, data: unknown[
       return [label(list)];
     }
     case 'fill-mask': {
-      const list = answer as { token_str: string; score: number }[];
+      // Several masks: one list per mask; the Label shows the first mask's.
+      const all = answer as unknown[];
+      const list = (Array.isArray(all[0]) ? all[0] : all) as { token_str: string; score: number }[];
       return [label(list.map((x) => ({ label: x.token_str, score: x.score })))];
     }
     case 'zero-shot-classification': {
@@ -163,6 +178,12 @@ export function toGradioOutputs(task: SpaceTask, answer: unknown, data: unknown[
     case 'text-generation': {
       const a = answer as { generated_text: string }[];
       return [a[0]?.generated_text ?? ''];
+    }
+    case 'text2text-generation':
+    case 'summarization':
+    case 'translation': {
+      const first = (answer as Record<string, string>[])[0] ?? {};
+      return [first.generated_text ?? first.summary_text ?? first.translation_text ?? ''];
     }
     default:
       return [answer];

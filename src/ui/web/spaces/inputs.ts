@@ -14,14 +14,16 @@ export interface Inputs {
   max_new_tokens: number;
   temperature: number;
   top_p: number;
+  /** Translation: the target language (tgt_lang), for models that translate into several. */
+  tgt_lang: string;
 }
 
-export const EMPTY: Inputs = { text: '', context: '', candidate_labels: '', multi_class: false, source_sentence: '', sentences: ['', ''], max_new_tokens: 20, temperature: 1, top_p: 1 };
+export const EMPTY: Inputs = { text: '', context: '', candidate_labels: '', multi_class: false, source_sentence: '', sentences: ['', ''], max_new_tokens: 20, temperature: 1, top_p: 1, tgt_lang: '' };
 
 export function fromUrl(): Partial<Inputs> {
   const p = new URLSearchParams(location.search);
   const out: Partial<Inputs> = {};
-  for (const k of ['text', 'context', 'candidate_labels', 'source_sentence'] as const) {
+  for (const k of ['text', 'context', 'candidate_labels', 'source_sentence', 'tgt_lang'] as const) {
     const v = p.get(k);
     if (v !== null) out[k] = v;
   }

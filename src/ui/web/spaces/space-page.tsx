@@ -48,7 +48,8 @@ export function SpacePage({ space, embed }: { space: SpaceInfo; embed: boolean }
     if (task !== space.task) p.set('task', task);
     if (view === 'api') p.set('view', 'api');
     if (!embed) {
-      if (['question-answering', 'zero-shot-classification', 'text-classification', 'token-classification', 'fill-mask', 'feature-extraction', 'text-generation', 'conversational'].includes(task) && inputs.text) p.set('text', inputs.text);
+      if (['question-answering', 'zero-shot-classification', 'text-classification', 'token-classification', 'fill-mask', 'feature-extraction', 'text-generation', 'text2text-generation', 'summarization', 'translation', 'conversational'].includes(task) && inputs.text) p.set('text', inputs.text);
+      if (task === 'translation' && inputs.tgt_lang) p.set('tgt_lang', inputs.tgt_lang);
       if (task === 'question-answering' && inputs.context) p.set('context', inputs.context);
       if (task === 'zero-shot-classification') {
         if (inputs.candidate_labels) p.set('candidate_labels', inputs.candidate_labels);
@@ -249,6 +250,7 @@ export function SpacePage({ space, embed }: { space: SpaceInfo; embed: boolean }
             <a href="?view=api" aria-current={view === 'api' ? 'page' : undefined} onClick={(e) => (e.preventDefault(), setView('api'))}>
               Use via API
             </a>
+            <a href={`/${space.id}`}>Model card, files, deploy</a>
           </nav>
         )}
         {space.tasks.length > 1 && (

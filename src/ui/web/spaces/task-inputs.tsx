@@ -79,6 +79,19 @@ export function TaskInputs(props: { task: SpaceTask; inputs: Inputs; set: (p: Pa
           <input type="text" value={inputs.text} onInput={(e) => set({ text: (e.target as HTMLInputElement).value })} />
         </label>
       );
+    case 'text2text-generation':
+    case 'summarization':
+      return area('Text', 'text', 5);
+    case 'translation':
+      return (
+        <>
+          {area('Text', 'text', 5)}
+          <label>
+            Target language (tgt_lang, for models that translate into several)
+            <input type="text" value={inputs.tgt_lang} onInput={(e) => set({ tgt_lang: (e.target as HTMLInputElement).value })} />
+          </label>
+        </>
+      );
     case 'text-generation':
       return (
         <>

@@ -17,7 +17,9 @@ export function TaskOutput({ result, file }: { result: RunResult; file?: Picked 
       );
     }
     case 'fill-mask': {
-      const rows = j as { token_str: string; score: number; sequence: string }[];
+      // Several masks answer one list per mask: the page shows the first mask's.
+      const all = j as unknown[];
+      const rows = (Array.isArray(all[0]) ? all[0] : all) as { token_str: string; score: number; sequence: string }[];
       return (
         <>
           {rows[0] && (
@@ -44,6 +46,16 @@ export function TaskOutput({ result, file }: { result: RunResult; file?: Picked 
     case 'feature-extraction': {
       const flat = (Array.isArray(j) && Array.isArray(j[0]) ? (j as number[][])[0] : j) as number[];
       return <Vector values={flat} />;
+    }
+    case 'text2text-generation':
+    case 'summarization':
+    case 'translation': {
+      const first = (j as Record<string, string>[])[0] ?? {};
+      return (
+        <p class="generation" data-testid="seq2seq">
+          {first.generated_text ?? first.summary_text ?? first.translation_text ?? ''}
+        </p>
+      );
     }
     case 'voice-activity-detection':
       return <Segments segments={j as { start: number; end: number; score: number }[]} duration={result.duration ?? 0} />;

@@ -1,13 +1,13 @@
-/** Asks for an inference token when the server answered 401; the token stays in this tab (sessionStorage). */
+/** Asks for a token when the server answered 401 or 403; the token stays in this tab (sessionStorage). */
 import { useState } from 'preact/hooks';
 import { saveToken, savedToken } from '../lib.ts';
 
-export function TokenBox({ onSave }: { onSave: () => void }) {
+export function TokenBox({ onSave, scope = 'inference' }: { onSave: () => void; scope?: string }) {
   const [v, setV] = useState(savedToken());
   return (
     <div class="token">
       <label>
-        This server needs a token. Paste one with the inference scope (kept in this tab only, sent only to this server):
+        This server needs a token. Paste one with the {scope} scope (kept in this tab only, sent only to this server):
         <input type="password" autocomplete="off" value={v} onInput={(e) => setV((e.target as HTMLInputElement).value)} />
       </label>
       <button type="button" onClick={() => (saveToken(v.trim()), onSave())}>
