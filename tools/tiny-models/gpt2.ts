@@ -20,10 +20,13 @@
  */
 import { BOOL, FLOAT, GraphBuilder, INT64, int, ints } from './graph.ts';
 import type { BuiltModel } from './spec.ts';
+import { CHATML_TEMPLATE } from './chat-templates.ts';
 import { EOS_TOKEN, byteBpeFiles, isPrintableAsciiToken, trainByteBpe } from './tokenizer.ts';
 import { type AttentionDims, MASKED, attend, feedForward, mergeHeads, splitHeads } from './transformer.ts';
 
 const DIMS = { hidden: 32, layers: 2, heads: 4, intermediate: 128, positions: 512, merges: 700 };
+/** Sizes of the decoder; the generation bench (perf/generation.ts) builds it larger. */
+export type Gpt2Dims = typeof DIMS;
 const SEED = 7;
 const LN_EPS = 1e-5;
 /**
@@ -37,7 +40,7 @@ const NON_PRINTABLE_BIAS = -20;
 const SPACE_PREFIX_BIAS = 1;
 
 /** Causal + padding bias [B,1,S,T]: query i (absolute position T-S+i) sees key j iff j <= T-S+i and mask[j] = 1. */
-function causalBias(g: GraphBuilder, inputIds: string, attentionMask: string): string {
+export function causalBias(g: GraphBuilder, inputIds: string, attentionMask: string): string {
   const total = g.dim(attentionMask, 1); // T
   const past = g.op('Sub', [total, g.dim(inputIds, 1)]); // T - S
   const queryPos = g.op('Unsqueeze', [g.op('Range', [past, total, g.i64([1], [])]), g.i64([1])]); // [S,1]
@@ -47,18 +50,20 @@ function causalBias(g: GraphBuilder, inputIds: string, attentionMask: string): s
   return g.op('Where', [g.op('And', [causal, notPadded]), g.f32(0), g.f32(MASKED)]);
 }
 
-function lmHeadBias(vocab: string[], eosId: number): Float32Array {
+/** `stops` (eos tokens) are discouraged, other `special` tokens (ChatML's <|im_start|>) suppressed. */
+export function lmHeadBias(vocab: string[], stops: number[], special: number[] = []): Float32Array {
   return Float32Array.from(vocab, (token, id) => {
-    if (id === eosId) return EOS_BIAS;
+    if (stops.includes(id)) return EOS_BIAS;
+    if (special.includes(id)) return NON_PRINTABLE_BIAS;
     if (!isPrintableAsciiToken(token)) return NON_PRINTABLE_BIAS;
     return token.startsWith('Ġ') ? SPACE_PREFIX_BIAS : 0;
   });
 }
 
-function decoderGraph(vocab: string[], eosId: number): Uint8Array {
+function decoderGraph(vocab: string[], headBias: Float32Array, dims: Gpt2Dims): Uint8Array {
   const vocabSize = vocab.length;
   const g = new GraphBuilder(SEED);
-  const { hidden, heads, layers } = DIMS;
+  const { hidden, heads, layers } = dims;
   const headDim = hidden / heads;
   const att: AttentionDims = { hidden, heads };
 
@@ -75,7 +80,7 @@ function decoderGraph(vocab: string[], eosId: number): Uint8Array {
   }
 
   const wte = g.weight('transformer.wte.weight', [vocabSize, hidden], 1.0);
-  const wpe = g.weight('transformer.wpe.weight', [DIMS.positions, hidden], 1.0);
+  const wpe = g.weight('transformer.wpe.weight', [dims.positions, hidden], 1.0);
   let x = g.add(g.op('Gather', [wte, inputIds]), g.op('Gather', [wpe, positionIds]));
   const presents: { key: string; value: string }[] = [];
   const bias = causalBias(g, inputIds, attentionMask);
@@ -96,12 +101,12 @@ function decoderGraph(vocab: string[], eosId: number): Uint8Array {
     const ctx = mergeHeads(g, attend(g, q, kT, v, att, bias), att);
     x = g.add(x, g.linear(ctx, `${p}.attn.c_proj`, hidden, hidden));
     // MLP block (pre-LN).
-    x = g.add(x, feedForward(g, g.layerNorm(x, `${p}.ln_2`, hidden, LN_EPS), `${p}.mlp`, hidden, DIMS.intermediate));
+    x = g.add(x, feedForward(g, g.layerNorm(x, `${p}.ln_2`, hidden, LN_EPS), `${p}.mlp`, hidden, dims.intermediate));
   }
   x = g.layerNorm(x, 'transformer.ln_f', hidden, LN_EPS);
 
   const lmHead = g.weight('lm_head.weight', [hidden, vocabSize], 1 / Math.sqrt(hidden));
-  const logits = g.add(g.matmul(x, lmHead), g.tensor('lm_head.bias', [vocabSize], lmHeadBias(vocab, eosId)));
+  const logits = g.add(g.matmul(x, lmHead), g.tensor('lm_head.bias', [vocabSize], headBias));
   g.output(logits, 'logits', FLOAT, ['batch_size', 'sequence_length', vocabSize]);
   // Declared after logits so the output order reads like a GPT-2 export: logits, present.0.key, ...
   const presentShape = ['batch_size', heads, 'total_sequence_length', headDim];
@@ -114,47 +119,73 @@ function decoderGraph(vocab: string[], eosId: number): Uint8Array {
 
 export const GPT2_STAMP = JSON.stringify({ DIMS, SEED, EOS_BIAS, NON_PRINTABLE_BIAS, SPACE_PREFIX_BIAS });
 
-export function buildGpt2(): BuiltModel {
-  const { vocab, merges } = trainByteBpe(DIMS.merges);
-  const eosId = vocab.indexOf(EOS_TOKEN);
+/** ChatML tokens of tiny/gpt2-chat, appended after GPT-2's vocab (as Qwen2 does): eos is <|im_end|>. */
+const IM_START = '<|im_start|>';
+const IM_END = '<|im_end|>';
+
+/** tiny/gpt2 and tiny/gpt2-chat: the same decoder; the chat one has the ChatML tokens and template. */
+function build(chat: boolean, dims: Gpt2Dims = DIMS, id?: string): BuiltModel {
+  const trained = trainByteBpe(dims.merges);
+  const vocab = chat ? [...trained.vocab, IM_START, IM_END] : trained.vocab;
+  const merges = trained.merges;
+  const eosId = vocab.indexOf(chat ? IM_END : EOS_TOKEN);
+  const padId = vocab.indexOf(EOS_TOKEN);
+  const stops = chat ? [eosId, padId] : [eosId];
+  const bias = lmHeadBias(vocab, stops, chat ? [vocab.indexOf(IM_START)] : []);
   const config = {
     architectures: ['GPT2LMHeadModel'],
     model_type: 'gpt2',
     activation_function: 'gelu',
     attn_pdrop: 0.1,
-    bos_token_id: eosId,
+    bos_token_id: padId,
     embd_pdrop: 0.1,
     eos_token_id: eosId,
-    pad_token_id: eosId,
+    pad_token_id: padId,
     initializer_range: 0.02,
     layer_norm_epsilon: LN_EPS,
-    n_ctx: DIMS.positions,
-    n_embd: DIMS.hidden,
-    n_head: DIMS.heads,
-    n_inner: DIMS.intermediate,
-    n_layer: DIMS.layers,
-    n_positions: DIMS.positions,
-    max_position_embeddings: DIMS.positions,
+    n_ctx: dims.positions,
+    n_embd: dims.hidden,
+    n_head: dims.heads,
+    n_inner: dims.intermediate,
+    n_layer: dims.layers,
+    n_positions: dims.positions,
+    max_position_embeddings: dims.positions,
     resid_pdrop: 0.1,
     tie_word_embeddings: false,
     torch_dtype: 'float32',
     use_cache: true,
     vocab_size: vocab.length,
   };
-  const generationConfig = { bos_token_id: eosId, eos_token_id: eosId, pad_token_id: eosId, do_sample: false };
+  // A chat model stops at <|im_end|> or <|endoftext|>, as Qwen2's generation_config lists both.
+  const generationConfig = { bos_token_id: padId, eos_token_id: chat ? stops : eosId, pad_token_id: padId, do_sample: false };
   const summary =
-    `A ${DIMS.layers}-layer GPT-2 style decoder (hidden ${DIMS.hidden}, ${DIMS.heads} heads, byte-level BPE vocab ${vocab.length}, ` +
-    `${DIMS.positions} positions) with random weights and a KV cache. ONNX inputs: input_ids, attention_mask, position_ids, ` +
-    `past_key_values.{0..${DIMS.layers - 1}}.key/value; outputs: logits, present.{0..${DIMS.layers - 1}}.key/value. ` +
-    'Greedy decoding gives deterministic but meaningless text.';
+    `A ${dims.layers}-layer GPT-2 style decoder (hidden ${dims.hidden}, ${dims.heads} heads, byte-level BPE vocab ${vocab.length}, ` +
+    `${dims.positions} positions) with random weights and a KV cache. ONNX inputs: input_ids, attention_mask, position_ids, ` +
+    `past_key_values.{0..${dims.layers - 1}}.key/value; outputs: logits, present.{0..${dims.layers - 1}}.key/value. ` +
+    'Greedy decoding gives deterministic but meaningless text.' +
+    (chat ? ' Chat: ChatML (<|im_start|>/<|im_end|>, eos <|im_end|>) with the Qwen2.5 template, tools included (Hermes <tool_call> answers).' : '');
+  const tags = chat ? ['gpt2', 'text-generation', 'conversational', 'chatml', 'onnx', 'tiny', 'test'] : ['gpt2', 'text-generation', 'onnx', 'tiny', 'test'];
   return {
-    id: 'tiny/gpt2',
-    card: { pipelineTag: 'text-generation', tags: ['gpt2', 'text-generation', 'onnx', 'tiny', 'test'], summary },
+    id: id ?? (chat ? 'tiny/gpt2-chat' : 'tiny/gpt2'),
+    card: { pipelineTag: 'text-generation', tags, summary },
     files: {
       'config.json': config,
       'generation_config.json': generationConfig,
-      ...byteBpeFiles(vocab, merges),
-      'onnx/model.onnx': decoderGraph(vocab, eosId),
+      ...byteBpeFiles(vocab, merges, chat ? { special: [IM_START, IM_END], eos: IM_END, pad: EOS_TOKEN, chatTemplate: CHATML_TEMPLATE, tokenizerClass: 'Qwen2Tokenizer' } : {}),
+      'onnx/model.onnx': decoderGraph(vocab, bias, dims),
     },
   };
+}
+
+export function buildGpt2(): BuiltModel {
+  return build(false);
+}
+
+export function buildGpt2Chat(): BuiltModel {
+  return build(true);
+}
+
+/** The same decoder at other sizes, under another id (the generation bench's model; never a test model). */
+export function buildGpt2Sized(id: string, dims: Partial<Gpt2Dims>): BuiltModel {
+  return build(false, { ...DIMS, ...dims }, id);
 }

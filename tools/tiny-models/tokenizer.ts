@@ -207,21 +207,68 @@ export function trainByteBpe(numMerges: number): { vocab: string[]; merges: [str
   return { vocab, merges };
 }
 
+/** Llama 3's pre-tokenizer split (its `(?i:'s|...)` group written out, since JavaScript regexes lack inline flags). */
+export const LLAMA3_SPLIT =
+  "'s|'t|'re|'ve|'m|'ll|'d|'S|'T|'RE|'VE|'M|'LL|'D|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/** What a chat model's byte-level tokenizer adds to GPT-2's: more special tokens, a template, Llama 3's split. */
+export interface ByteBpeOptions {
+  /** Special tokens (already in `vocab`) besides `<|endoftext|>`-style eos; each becomes an added token. */
+  special?: string[];
+  eos?: string;
+  /** Prepended to every encoded text by the post-processor (Llama 3's `<|begin_of_text|>`). */
+  bos?: string;
+  pad?: string;
+  chatTemplate?: string;
+  /** Llama 3's pre-tokenizer: a regex Split, then the byte mapping without GPT-2's own regex. */
+  llama3Split?: boolean;
+  tokenizerClass?: string;
+}
+
 /** tokenizer.json, tokenizer_config.json and special_tokens_map.json for a GPT-2-style tokenizer. */
-export function byteBpeFiles(vocab: string[], merges: [string, string][]): JsonFiles {
-  const eosId = vocab.indexOf(EOS_TOKEN);
+export function byteBpeFiles(vocab: string[], merges: [string, string][], opts: ByteBpeOptions = {}): JsonFiles {
+  const eos = opts.eos ?? EOS_TOKEN;
+  const specials = [...new Set([...(vocab.includes(EOS_TOKEN) ? [EOS_TOKEN] : []), eos, ...(opts.bos ? [opts.bos] : []), ...(opts.special ?? [])])];
+  const idOf = (t: string): number => {
+    const i = vocab.indexOf(t);
+    if (i < 0) throw new Error(`special token ${t} missing from vocab`);
+    return i;
+  };
   // Same fields as tokenizer.json's added_tokens entry, minus the id (the key of added_tokens_decoder).
-  const addedRest = { content: EOS_TOKEN, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true };
-  const added = { id: eosId, ...addedRest };
+  const addedRest = (content: string) => ({ content, single_word: false, lstrip: false, rstrip: false, normalized: content === EOS_TOKEN, special: true });
   const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const preTokenizer = opts.llama3Split
+    ? {
+        type: 'Sequence',
+        pretokenizers: [
+          { type: 'Split', pattern: { Regex: LLAMA3_SPLIT }, behavior: 'Isolated', invert: false },
+          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      }
+    : { type: 'ByteLevel', ...byteLevel };
+  const bos = opts.bos;
+  const postProcessor = bos
+    ? {
+        type: 'Sequence',
+        processors: [
+          { type: 'ByteLevel', ...byteLevel },
+          {
+            type: 'TemplateProcessing',
+            single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+            pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+            special_tokens: { [bos]: { id: bos, ids: [idOf(bos)], tokens: [bos] } },
+          },
+        ],
+      }
+    : { type: 'ByteLevel', ...byteLevel };
   const tokenizer = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [added],
+    added_tokens: specials.map((t) => ({ id: idOf(t), ...addedRest(t) })).sort((a, b) => a.id - b.id),
     normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
-    post_processor: { type: 'ByteLevel', ...byteLevel },
+    pre_tokenizer: preTokenizer,
+    post_processor: postProcessor,
     decoder: { type: 'ByteLevel', ...byteLevel },
     model: {
       type: 'BPE',
@@ -231,21 +278,25 @@ export function byteBpeFiles(vocab: string[], merges: [string, string][]): JsonF
       end_of_word_suffix: '',
       fuse_unk: false,
       byte_fallback: false,
-      ignore_merges: false,
+      ignore_merges: opts.llama3Split ?? false,
       vocab: Object.fromEntries(vocab.map((t, i) => [t, i])),
       merges,
     },
   };
-  const specialsMap = { bos_token: EOS_TOKEN, eos_token: EOS_TOKEN, unk_token: EOS_TOKEN, pad_token: EOS_TOKEN };
+  const pad = opts.pad ?? eos;
+  const specialsMap = opts.chatTemplate
+    ? { ...(bos ? { bos_token: bos } : {}), eos_token: eos, pad_token: pad }
+    : { bos_token: EOS_TOKEN, eos_token: EOS_TOKEN, unk_token: EOS_TOKEN, pad_token: EOS_TOKEN };
   const tokenizerConfig = {
-    add_bos_token: false,
+    add_bos_token: bos !== undefined,
     add_prefix_space: false,
-    added_tokens_decoder: { [String(eosId)]: addedRest },
+    added_tokens_decoder: Object.fromEntries(specials.map((t) => [String(idOf(t)), addedRest(t)])),
     clean_up_tokenization_spaces: false,
     model_max_length: 512,
     // GPT-2 has no pad token; reusing eos lets the server pad batched prompts (on the left).
-    tokenizer_class: 'GPT2Tokenizer',
+    tokenizer_class: opts.tokenizerClass ?? 'GPT2Tokenizer',
     ...specialsMap,
+    ...(opts.chatTemplate ? { chat_template: opts.chatTemplate } : {}),
   };
   return {
     'tokenizer.json': tokenizer,

@@ -9,6 +9,7 @@ import type { CallApi } from '../../core/providers.ts';
 import { parseJsonObject } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { callerSignal, sendRouted, splitModelSuffix } from '../routed.ts';
+import { handleChat } from './chat.ts';
 import { handleCompletion } from './completions.ts';
 import { handleEmbeddings } from './embeddings.ts';
 
@@ -41,18 +42,13 @@ export async function openAiCall(deps: ServerDeps, api: Exclude<CallApi, 'task'>
   const provider = pathProvider ?? suffixProvider ?? (request.headers['x-provider'] as string | undefined);
   const router = deps.router;
   const local = provider === 'local' || (!provider && !policy && !router?.isRouted(model));
-  if (local && api !== 'chat') {
+  if (local) {
     reply.header('x-modelhost-provider', 'local');
     if (body.model !== model) request.body = Buffer.from(JSON.stringify({ ...body, model }));
+    if (api === 'chat') return handleChat(deps, request, reply);
     return api === 'completions' ? handleCompletion(deps, request, reply) : handleEmbeddings(deps, request, reply);
   }
-  if (!router || (local && api === 'chat' && !router.isRouted(model))) {
-    throw new ModelhostError(
-      'task_not_supported',
-      404,
-      `No provider serves chat for ${model}: the local engine has no chat models. Map it to a provider in the providers file (README: Router).`,
-    );
-  }
+  if (!router) throw new ModelhostError('task_not_supported', 404, `No provider serves ${model}: this server has no providers file (README: Router).`);
   checkOpenAiBody(api, body);
   return sendRouted(
     router,

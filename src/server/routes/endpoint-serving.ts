@@ -1,6 +1,6 @@
 /**
  * Serving dedicated endpoints at `/endpoints/{name}`: the serverless task payloads (`POST /endpoints/{name}`,
- * `.../pipeline/{task}`), `/v1/completions` and `/v1/embeddings`, and `GET .../health` (the `healthRoute` clients
+ * `.../pipeline/{task}`), `/v1/chat/completions`, `/v1/completions` and `/v1/embeddings`, and `GET .../health` (the `healthRoute` clients
  * probe before they call). Each endpoint checks its own access type and has its own concurrency limit; shared
  * tier limits do not apply.
  */
@@ -13,6 +13,7 @@ import { recordCall, type AccessRequest } from '../access.ts';
 import { parseJsonObject } from '../body.ts';
 import { ResponseCache } from '../cache.ts';
 import type { ServerDeps } from '../deps.ts';
+import { handleChat } from '../handlers/chat.ts';
 import { handleCompletion } from '../handlers/completions.ts';
 import { handleEmbeddings } from '../handlers/embeddings.ts';
 import { openAiCall } from '../handlers/openai.ts';
@@ -89,13 +90,11 @@ export function endpointServingRoutes(deps: ServerDeps) {
     const { deps: epDeps, handlers } = forDeployment(d);
     if (rest === '') return handlers.run(request, reply, id, d.activeSpec.model.task as never);
     if (rest.startsWith('pipeline/')) return handlers.byPath(Object.assign(request, { params: { '*': `${id}/${rest}` } }), reply);
-    if (rest === 'v1/completions' || rest === 'v1/embeddings') {
+    if (rest === 'v1/completions' || rest === 'v1/embeddings' || rest === 'v1/chat/completions') {
       // The endpoint names its model: a body may leave `model` out or name anything (as with TGI and TEI).
       request.body = Buffer.from(JSON.stringify({ ...parseJsonObject(request.body as Buffer | undefined), model: id }));
+      if (rest === 'v1/chat/completions') return handleChat(epDeps, request, reply, id);
       return rest === 'v1/completions' ? handleCompletion(epDeps, request, reply, id) : handleEmbeddings(epDeps, request, reply);
-    }
-    if (rest === 'v1/chat/completions') {
-      throw new ModelhostError('task_not_supported', 404, `Endpoint ${d.name} runs ${id} on the local engine, which has no chat models; use /v1/completions or the task payload.`);
     }
     return reply.code(404).send({ error: `No route ${request.method} /endpoints/${d.name}/${rest}. Use POST /endpoints/${d.name} with the task payload.` });
   }
