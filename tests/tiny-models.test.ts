@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH_MODEL_ID, TINY_MODEL_IDS, writeBenchModel, writeTinyModels } from '../tools/tiny-models/index.ts';
 
 let dir = '';
+const SEQ2SEQ = ['tiny/t5', 'tiny/bart', 'tiny/marian'];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tiny-models-'));
@@ -48,14 +49,15 @@ describe('tiny model files', () => {
   it('writes every model folder in Hugging Face layout with a model card', async () => {
     for (const id of TINY_MODEL_IDS) {
       const files = await listFiles(join(dir, id));
-      expect(files).toEqual(expect.arrayContaining(['config.json', 'README.md', 'onnx/model.onnx', '.factory-version']));
+      // Encoder-decoders come as the two graphs transformers.js loads for them.
+      const weights = SEQ2SEQ.includes(id) ? ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] : ['onnx/model.onnx'];
+      expect(files).toEqual(expect.arrayContaining(['config.json', 'README.md', '.factory-version', ...weights]));
       if (id === 'tiny/vit') expect(files).toContain('preprocessor_config.json');
       else expect(files).toEqual(expect.arrayContaining(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']));
       const readme = await readFile(join(dir, id, 'README.md'), 'utf8');
-      expect(readme).toMatch(/^---\npipeline_tag: [a-z-]+\nlibrary_name: transformers\.js\nlicense: apache-2\.0\ntags:\n( {2}- .+\n)+---\n/);
+      expect(readme).toMatch(/^---\npipeline_tag: [a-z0-9-]+\nlibrary_name: transformers\.js\nlicense: apache-2\.0\ntags:\n( {2}- .+\n)+---\n/);
       expect(readme).toContain('generated tiny test model');
-      const size = (await readFile(join(dir, id, 'onnx/model.onnx'))).length;
-      expect(size).toBeLessThan(1024 * 1024);
+      for (const w of weights) expect((await readFile(join(dir, id, w))).length, `${id}/${w}`).toBeLessThan(1024 * 1024);
     }
     const embed = await listFiles(join(dir, 'tiny/minilm-embed'));
     expect(embed).toEqual(expect.arrayContaining(['modules.json', '1_Pooling/config.json']));
@@ -217,6 +219,85 @@ describe('tiny models run in transformers.js pipelines', () => {
     expect(batch[1]).toEqual(first);
     await generate.dispose();
   }, 60_000);
+
+  it('tiny/gpt2-chat: ChatML tokens are single special tokens, eos is <|im_end|>, the template renders ChatML', async () => {
+    const generate = await pipeline('text-generation', 'tiny/gpt2-chat', opts);
+    const tok = generate.tokenizer;
+    const start = tok.encode('<|im_start|>user', { add_special_tokens: false }) as number[];
+    expect(start).toHaveLength(1 + tok.encode('user', { add_special_tokens: false }).length);
+    expect(tok.eos_token_id).toBe(tok.encode('<|im_end|>', { add_special_tokens: false })[0]);
+    const text = tok.apply_chat_template([{ role: 'user', content: 'Hi' }], { add_generation_prompt: true, tokenize: false }) as string;
+    expect(text).toBe('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
+    await generate.dispose();
+  }, 60_000);
+
+  it('tiny/llama-chat: a Llama graph (GQA cache, rotary positions) whose cached greedy steps equal uncached forward passes', async () => {
+    const generate = await pipeline('text-generation', 'tiny/llama-chat', opts);
+    const config = generate.model.config as unknown as Record<string, number | string>;
+    expect([config.model_type, config.num_attention_heads, config.num_key_value_heads]).toEqual(['llama', 4, 2]);
+    const session = (generate.model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions.model!;
+    expect(session.inputNames).toEqual(expect.arrayContaining(['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key', 'past_key_values.1.value']));
+    const inputs = generate.tokenizer.apply_chat_template([{ role: 'user', content: 'Hello there' }], { add_generation_prompt: true, return_dict: true }) as Record<string, Tensor>;
+    const promptIds = (inputs['input_ids']!.tolist() as bigint[][])[0]!;
+    expect(promptIds.filter((id) => id === BigInt(config.bos_token_id as number))).toHaveLength(1); // the template's bos only
+    const out = (await generate.model.generate({ ...inputs, max_new_tokens: 10, do_sample: false })) as Tensor;
+    const all = (out.tolist() as bigint[][])[0]!;
+    const ids64 = (t: bigint[]) => new Tensor('int64', BigInt64Array.from(t), [1, t.length]);
+    const ones = (n: number) => new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
+    // Without a cache: one full forward pass, argmax at every generated position.
+    const full = (await generate.model({ input_ids: ids64(all), attention_mask: ones(all.length) })) as Record<string, Tensor>;
+    // The cache holds the 2 key/value heads, not 4: grouped-query attention ([batch, kv heads, positions, head size]).
+    expect(full['present.0.key']!.dims).toEqual([1, 2, all.length, 12]);
+    const vocab = full['logits']!.dims[2] ?? 0;
+    const data = full['logits']!.data as Float32Array;
+    const argmaxAt = (pos: number) => {
+      const row = data.subarray(pos * vocab, (pos + 1) * vocab);
+      let best = 0;
+      for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+      return BigInt(best);
+    };
+    const uncached = all.slice(promptIds.length).map((_, k) => argmaxAt(promptIds.length - 1 + k));
+    expect(all.slice(promptIds.length)).toEqual(uncached);
+    // Rotary positions: the same tokens at other positions give other logits.
+    const shifted = (await generate.model({ input_ids: ids64([all[0]!, ...all]), attention_mask: ones(all.length + 1) })) as Record<string, Tensor>;
+    expect(maxAbsDiff((shifted['logits']!.data as Float32Array).slice(-vocab), data.slice(-vocab))).toBeGreaterThan(1e-3);
+    await generate.dispose();
+  }, 60_000);
+
+  for (const [id, task, tokenizerClass] of [
+    ['tiny/t5', 'text2text-generation', 'T5Tokenizer'],
+    ['tiny/bart', 'summarization', 'BartTokenizer'],
+    ['tiny/marian', 'translation', 'MarianTokenizer'],
+  ] as const) {
+    it(`${task} (${id}): its tokenizer class, and cached greedy steps equal uncached decoder passes`, async () => {
+      const pipe = await pipeline(task, id, opts);
+      expect(pipe.tokenizer.constructor.name).toBe(tokenizerClass);
+      const sessions = (pipe.model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions;
+      expect(sessions.decoder_model_merged!.inputNames).toEqual(
+        expect.arrayContaining(['encoder_attention_mask', 'input_ids', 'encoder_hidden_states', 'past_key_values.0.decoder.key', 'past_key_values.1.encoder.value']),
+      );
+      const text = `${id === 'tiny/marian' ? '>>fr<< ' : ''}The children walked to school every morning.`;
+      const [answer] = (await pipe(text, { max_new_tokens: 12 })) as Record<string, string>[];
+      expect(typeof Object.values(answer!)[0]).toBe('string');
+      const encoded = pipe.tokenizer(text) as unknown as Record<string, Tensor>;
+      const all = ((await pipe.model.generate({ ...encoded, max_new_tokens: 12 })) as Tensor).tolist() as bigint[][];
+      const sequence = all[0]!;
+      // One decoder pass over the whole generated sequence, no cache: the argmax at each position is the next token.
+      const full = (await pipe.model({ ...encoded, decoder_input_ids: new Tensor('int64', BigInt64Array.from(sequence), [1, sequence.length]) })) as Record<string, Tensor>;
+      const vocab = full['logits']!.dims[2] ?? 0;
+      const data = full['logits']!.data as Float32Array;
+      const argmaxAt = (pos: number) => {
+        const row = data.subarray(pos * vocab, (pos + 1) * vocab);
+        let best = 0;
+        for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+        return best;
+      };
+      // Generation settings (forced bos, bad words, no-repeat n-grams) may overrule the argmax: count agreements.
+      const agree = sequence.slice(1).filter((id, k) => Number(id) === argmaxAt(k)).length;
+      expect(agree).toBeGreaterThanOrEqual(sequence.length - 3);
+      await pipe.dispose();
+    }, 60_000);
+  }
 
   it('image-classification (tiny/vit) on an in-memory image', async () => {
     const classify = await pipeline('image-classification', 'tiny/vit', opts);

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Tensor } from '@huggingface/transformers';
 import { InferenceClient } from '@huggingface/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBytes } from '../fixtures/audio/fixtures.ts';
@@ -138,6 +139,34 @@ describe('feature-extraction', () => {
       expectClose(fits.json, ((await expected('short enough', 'mean', false)) as number[][])[0]);
     });
 
+    it('truncation_direction "left" keeps the end of a text three times the model\'s length, with [CLS]/[SEP] kept', async () => {
+      const pipe = await reference('feature-extraction', MODEL);
+      const long = Array.from({ length: 160 }, (_, i) => `On day ${i} the old man walked to the river.`).join(' ');
+      const ids = (pipe.tokenizer(long, { add_special_tokens: false }).input_ids.tolist() as bigint[][])[0]!;
+      expect(ids.length).toBeGreaterThan(3 * 512);
+      // What a tokenizer with truncation_side "left" gives: [CLS] + the last 510 tokens + [SEP], run by transformers.js.
+      const [cls, sep] = [(pipe.tokenizer('a').input_ids.tolist() as bigint[][])[0]![0]!, BigInt(pipe.tokenizer.sep_token_id as number)];
+      const kept = [cls, ...ids.slice(ids.length - 510), sep];
+      const n = kept.length;
+      const { last_hidden_state } = await pipe.model({
+        input_ids: new Tensor('int64', BigInt64Array.from(kept), [1, n]),
+        attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+        token_type_ids: new Tensor('int64', new BigInt64Array(n), [1, n]),
+      });
+      const width = last_hidden_state.dims[2] as number;
+      const data = last_hidden_state.data as Float32Array;
+      const mean = Array.from({ length: width }, (_, k) => Array.from({ length: n }, (_, t) => data[t * width + k]!).reduce((a, b) => a + b, 0) / n);
+      for (const truncation_direction of ['left', 'Left']) {
+        const res = await postJson(url, { inputs: [long, TEXTS[0]], truncation_direction });
+        expect(res.status, res.text).toBe(200);
+        expectClose(res.json[0], mean, 1e-4);
+        // A text that fits is the same either way, and the right-truncated vector differs.
+        expectClose(res.json[1], ((await expected(TEXTS[0]!, 'mean', false)) as number[][])[0], 1e-4);
+        const right = await postJson(url, { inputs: long });
+        expect(Math.abs(right.json[0] - mean[0]!) + Math.abs(right.json[1] - mean[1]!)).toBeGreaterThan(1e-3);
+      }
+    });
+
     it('reads Normalize and prompts from a sentence-transformers layout', async () => {
       const res = await postJson(stUrl, { inputs: TEXTS });
       expectClose(res.json, await expected(TEXTS, 'mean', true));
@@ -245,7 +274,6 @@ describe('feature-extraction', () => {
         [{ inputs: 'x', prompt_name: 'query' }, /prompt_name.*query/],
         [{ inputs: 'x', truncate: 'no' }, /truncate/],
         [{ inputs: 'x', truncation_direction: 'up' }, /truncation_direction/],
-        [{ inputs: 'x', truncation_direction: 'left' }, /truncation_direction/],
         [{ inputs: 'x', parameters: [1] }, /parameters/],
         [{ inputs: 'x', stream: true }, /stream.*text-generation/],
       ];

@@ -132,6 +132,69 @@ describe('fill-mask', () => {
     });
   });
 
+  describe('several masks and long texts (the Python pipeline\'s behaviour; transformers.js fills the first mask only)', () => {
+    /** Probabilities at every mask of a text, from transformers.js's model, and the input ids. */
+    async function allMasks(text: string): Promise<{ ids: number[]; positions: number[]; probs: number[][] }> {
+      const pipe = await ref();
+      const encoded = pipe.tokenizer(text);
+      const ids = (encoded.input_ids.tolist() as bigint[][])[0]!.map(Number);
+      const positions = ids.flatMap((id, k) => (id === pipe.tokenizer.mask_token_id ? [k] : []));
+      const { logits } = await pipe.model(encoded);
+      const vocab = logits.dims[2] as number;
+      const probs = positions.map((p) => softmax((logits.data as Float32Array).subarray(p * vocab, (p + 1) * vocab)));
+      return { ids, positions, probs };
+    }
+
+    it('answers every [MASK]: one list per mask, each sequence filling that mask with the special tokens kept', async () => {
+      const pipe = await ref();
+      for (const text of ['The [MASK] walked to the [MASK] near the house.', '[MASK] [MASK] [MASK] is here.', 'I love [MASK], and she loves [MASK] too.']) {
+        const res = await post({ inputs: text, parameters: { top_k: 3 } });
+        expect(res.status, res.text).toBe(200);
+        const { ids, positions, probs } = await allMasks(text);
+        const expected = positions.map((position, m) =>
+          probs[m]!
+            .map((score, token) => ({ score, token }))
+            .sort((a, b) => b.score - a.score || a.token - b.token)
+            .slice(0, 3)
+            .map(({ score, token }) => {
+              const filled = ids.slice();
+              filled[position] = token;
+              return { score, token, token_str: pipe.tokenizer.decode([token]) as string, sequence: pipe.tokenizer.decode(filled) as string };
+            }),
+        );
+        expect(res.json).toHaveLength(positions.length);
+        expectClose(res.json, expected, 1e-4);
+        expect(res.json[0][0].sequence).toMatch(/^\[CLS\] .*\[MASK\].*\[SEP\]$/);
+      }
+      // The first mask's list is what transformers.js (which fills only the first) answers, up to the sequence text.
+      const text = 'The [MASK] walked to the [MASK] near the house.';
+      const res = await post({ inputs: text, parameters: { top_k: 4 } });
+      const first = (await pipe(text, { top_k: 4 })) as Fill[];
+      expectClose((res.json[0] as Fill[]).map(({ score, token }) => ({ score, token })), first.map(({ score, token }) => ({ score, token })), 1e-4);
+    });
+
+    it('several masks work with targets, in a list of inputs and in concurrent requests', async () => {
+      const texts = ['The [MASK] is near the [MASK].', MASKED[0]!, 'I love [MASK] and [MASK].'];
+      const together = await post({ inputs: texts, parameters: { top_k: 2, targets: ['river', 'house', 'music'] } });
+      expect(together.status, together.text).toBe(200);
+      const alone = await Promise.all(texts.map((inputs) => post({ inputs, parameters: { top_k: 2, targets: ['river', 'house', 'music'] } })));
+      texts.forEach((_, i) => expectClose(together.json[i], alone[i]!.json, 1e-5));
+      expect(together.json[0]).toHaveLength(2);
+      expect(together.json[0][1].map((f: Fill) => f.token_str).sort()).toEqual(expect.arrayContaining([expect.stringMatching(/river|house|music/)]));
+    });
+
+    it('a text three times the model\'s length: masks within its 512 tokens are answered, a mask past them is a clear 400', async () => {
+      const pipe = await ref();
+      const filler = Array.from({ length: 130 }, (_, i) => `On day ${i} the old man walked to the river.`).join(' ');
+      expect((pipe.tokenizer(filler).input_ids.dims as number[])[1]).toBeGreaterThan(3 * 512);
+      const early = `The [MASK] is near the river. ${filler}`;
+      const res = await post({ inputs: early, parameters: { top_k: 2 } });
+      expect(res.status, res.text).toBe(200);
+      expectClose(res.json, await pipe(early, { top_k: 2 }), 1e-4);
+      expectError(await post({ inputs: `${filler} The [MASK] is near the river.` }), /mask token \[MASK\] lies past the model's 512 tokens/);
+    });
+  });
+
   describe('targets', () => {
     it('scores only the target tokens, with the probabilities the model gives them', async () => {
       const words = ['river', 'house', 'walk', 'music'];

@@ -1,3 +1,4 @@
+import { Tensor } from '@huggingface/transformers';
 import { InferenceClient } from '@huggingface/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, reference } from '../helpers/reference.ts';
@@ -137,19 +138,93 @@ describe('question-answering', () => {
     });
   });
 
-  it('answers from a context longer than the model takes (truncated as transformers.js does)', async () => {
-    const pipe = await ref();
-    const context = Array.from({ length: 60 }, (_, i) => `On day ${i} the old man walked to the river near the house.`).join(' ');
-    expect((pipe.tokenizer(context).input_ids.dims as number[])[1]).toBeGreaterThan(512);
-    const pair = { question: 'Where did he walk?', context };
-    const res = await post({ inputs: pair, parameters: { top_k: 5, max_answer_len: NO_LIMIT } });
-    expect(res.status, res.text).toBe(200);
-    expectClose((res.json as Answer[]).map(pick), await pipe(pair.question, pair.context, { top_k: 5 }), 1e-4);
-    for (const answer of res.json as Answer[]) {
-      expectSpan(context, answer, answer.answer);
-      // The words repeat sixty times: the offsets must point at the occurrence that was scored.
-      expect(Math.abs((await scoreAt(pair, answer)) - answer.score), JSON.stringify(answer)).toBeLessThan(1e-4);
+  describe('long contexts: windows as the Python pipeline cuts them (max_seq_len, doc_stride, max_question_len)', () => {
+    /** Three times the model's 512 positions. */
+    const LONG = Array.from({ length: 130 }, (_, i) => `On day ${i} the old man walked to the river near the house.`).join(' ');
+
+    /**
+     * The Python pipeline's documented windowing, run on transformers.js's model: the question (cut to
+     * max_question_len tokens) with successive context slices that fill max_seq_len and overlap by doc_stride
+     * tokens; each window scored as transformers.js scores one input; answers of all windows ranked together
+     * (a span found by two overlapping windows once, with its best score); "no answer" is the lowest over windows.
+     */
+    async function windowed(pair: { question: string; context: string }, o: { maxSeqLen: number; stride: number; maxQuestion: number; topK: number }) {
+      const pipe = await ref();
+      const ids = (text: string) => (pipe.tokenizer(text, { add_special_tokens: false }).input_ids.tolist() as bigint[][])[0]!.map(Number);
+      const [cls, sep] = [(pipe.tokenizer('a').input_ids.tolist() as bigint[][])[0]![0]!, BigInt(pipe.tokenizer.sep_token_id as number)];
+      const question = ids(pair.question).slice(0, o.maxQuestion);
+      const context = ids(pair.context);
+      const room = o.maxSeqLen - question.length - 3;
+      const special = new Set<number>(pipe.tokenizer.all_special_ids);
+      const spans = new Map<string, { answer: string; score: number }>();
+      let nullScore = Infinity;
+      let windows = 0;
+      for (let from = 0; ; from += room - o.stride) {
+        const slice = context.slice(from, from + room);
+        const input = [cls, ...question.map(BigInt), sep, ...slice.map(BigInt), sep];
+        const types = input.map((_, k) => (k > question.length + 1 ? 1n : 0n));
+        const n = input.length;
+        const { start_logits, end_logits } = await pipe.model({
+          input_ids: new Tensor('int64', BigInt64Array.from(input), [1, n]),
+          attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+          token_type_ids: new Tensor('int64', BigInt64Array.from(types), [1, n]),
+        });
+        windows++;
+        const first = question.length + 2;
+        const usable = (k: number) => k >= first && k < first + slice.length && !special.has(Number(input[k]));
+        const masked = (data: Float32Array) => Array.from(data, (x, k) => (k === 0 || usable(k) ? x : -Infinity));
+        const starts = softmax(masked(start_logits.data as Float32Array));
+        const ends = softmax(masked(end_logits.data as Float32Array));
+        nullScore = Math.min(nullScore, starts[0]! * ends[0]!);
+        for (let a = first; a < first + slice.length; a++) {
+          for (let b = a; b < Math.min(first + slice.length, a + 15); b++) {
+            if (!usable(a) || !usable(b)) continue;
+            const key = `${from + a - first}:${from + b - first}`;
+            const score = starts[a]! * ends[b]!;
+            if ((spans.get(key)?.score ?? -1) < score) spans.set(key, { answer: pipe.tokenizer.decode(input.slice(a, b + 1), { skip_special_tokens: true }) as string, score });
+          }
+        }
+        if (from + room >= context.length) break;
+      }
+      return { answers: [...spans.values()].sort((x, y) => y.score - x.score).slice(0, o.topK), nullScore, windows, contextTokens: context.length };
     }
+
+    it('answers from every window of a context three times the model\'s length (defaults 384 / 128 / 64)', async () => {
+      const pair = { question: 'Where did he walk?', context: LONG };
+      const expected = await windowed(pair, { maxSeqLen: 384, stride: 128, maxQuestion: 64, topK: 5 });
+      expect(expected.contextTokens).toBeGreaterThan(3 * 512);
+      expect(expected.windows).toBeGreaterThan(5);
+      const res = await post({ inputs: pair, parameters: { top_k: 5 } });
+      expect(res.status, res.text).toBe(200);
+      expectClose((res.json as Answer[]).map(pick), expected.answers, 1e-4);
+      for (const answer of res.json as Answer[]) expectSpan(LONG, answer, answer.answer);
+      // "No answer" scores as its lowest over the windows (the pipeline's min_null_score).
+      const impossible = await post({ inputs: pair, parameters: { top_k: 5, handle_impossible_answer: true } });
+      const ranked = [...expected.answers, { answer: '', score: expected.nullScore }].sort((x, y) => y.score - x.score).slice(0, 5);
+      expectClose((impossible.json as Answer[]).map(pick), ranked, 1e-4);
+    });
+
+    it('follows max_seq_len, doc_stride and max_question_len', async () => {
+      const context = LONG.slice(0, 900);
+      const question = 'What did the old man do on the day when he walked to the river near the house and the tree?';
+      for (const o of [
+        { maxSeqLen: 64, stride: 16, maxQuestion: 64 },
+        { maxSeqLen: 100, stride: 40, maxQuestion: 8 },
+        { maxSeqLen: 512, stride: 128, maxQuestion: 64 },
+      ]) {
+        const expected = await windowed({ question, context }, { ...o, topK: 4 });
+        const res = await post({ inputs: { question, context }, parameters: { top_k: 4, max_seq_len: o.maxSeqLen, doc_stride: o.stride, max_question_len: o.maxQuestion } });
+        expect(res.status, res.text).toBe(200);
+        expectClose((res.json as Answer[]).map(pick), expected.answers, 1e-4);
+        for (const answer of res.json as Answer[]) expectSpan(context, answer, answer.answer);
+      }
+    });
+
+    it('refuses a window with no room for the context, naming the parameter', async () => {
+      const question = 'What did the old man do on the day when he walked to the river near the house?';
+      expectError(await post({ inputs: { question, context: LONG }, parameters: { max_seq_len: 16 } }), /max_question_len|max_seq_len/);
+      expectError(await post({ inputs: { question: 'Where?', context: LONG }, parameters: { max_seq_len: 64, doc_stride: 60 } }), /parameters\.doc_stride/);
+    });
   });
 
   describe('parameters', () => {

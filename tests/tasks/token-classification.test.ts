@@ -1,3 +1,4 @@
+import { Tensor } from '@huggingface/transformers';
 import { InferenceClient } from '@huggingface/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, reference } from '../helpers/reference.ts';
@@ -275,6 +276,91 @@ describe('token-classification', () => {
       const words = (r: typeof first) => (r.json as Entity[]).map((e) => fold(e.word));
       expect(words(first).join('')).toBe(words(simple).join(''));
       expect(words(first).some((w) => w.includes('walking'))).toBe(true);
+    });
+  });
+
+  describe('stride: long texts in overlapping windows (the Python pipeline\'s behaviour)', () => {
+    /** Three times the model's 512 positions. */
+    const LONG = Array.from({ length: 150 }, () => 'Sarah went from Paris to Berlin with John and Mary.').join(' ');
+
+    /**
+     * The Python pipeline's documented stride handling, on transformers.js's model: windows of the model's length
+     * ([CLS] + 510 tokens + [SEP]) overlapping by `stride` tokens, SIMPLE groups per window, then overlapping
+     * entities merged in start order (the longer wins, then the better score).
+     */
+    async function windowed(text: string, stride: number) {
+      const pipe = await ref();
+      const ids = (pipe.tokenizer(text, { add_special_tokens: false }).input_ids.tolist() as bigint[][])[0]!.map(Number);
+      const [cls, sep] = [(pipe.tokenizer('a').input_ids.tolist() as bigint[][])[0]![0]!, BigInt(pipe.tokenizer.sep_token_id as number)];
+      // Word spans of the whole text, token by token (every token of LONG is a whole vocabulary word or a period).
+      const spans = [...text.matchAll(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu)].map((m) => [m.index, m.index + m[0].length] as const);
+      expect(spans.length, 'LONG has one token per word').toBe(ids.length);
+      const labels = pipe.model.config.id2label as Record<string, string>;
+      const room = 510;
+      const all: ReturnType<typeof groupWords> = [];
+      let windows = 0;
+      for (let from = 0; ; from += room - stride) {
+        const slice = ids.slice(from, from + room);
+        const input = [cls, ...slice.map(BigInt), sep];
+        const n = input.length;
+        const { logits } = await pipe.model({
+          input_ids: new Tensor('int64', BigInt64Array.from(input), [1, n]),
+          attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+          token_type_ids: new Tensor('int64', new BigInt64Array(n), [1, n]),
+        });
+        const numLabels = logits.dims[2] as number;
+        const guesses = slice.map((_, k) => {
+          const probs = softmax((logits.data as Float32Array).subarray((k + 1) * numLabels, (k + 2) * numLabels));
+          const best = argmax(probs);
+          const [start, end] = spans[from + k]!;
+          return { entity: labels[String(best)]!, score: probs[best]!, start, end };
+        });
+        all.push(...groupWords(guesses.filter((g) => g.entity !== 'O')));
+        windows++;
+        if (from + room >= ids.length) break;
+      }
+      const sorted = [...all].sort((a, b) => a.start - b.start);
+      const merged: typeof all = [];
+      let previous = sorted[0]!;
+      for (const e of sorted) {
+        if (previous.start <= e.start && e.start < previous.end) {
+          const [length, before] = [e.end - e.start, previous.end - previous.start];
+          if (length > before || (length === before && e.score > previous.score)) previous = e;
+        } else {
+          merged.push(previous);
+          previous = e;
+        }
+      }
+      merged.push(previous);
+      return { entities: merged, windows, tokens: ids.length };
+    }
+
+    it('labels a text three times the model\'s length to its end, window entities merged', async () => {
+      for (const stride of [128, 16]) {
+        const expected = await windowed(LONG, stride);
+        expect(expected.tokens).toBeGreaterThan(3 * 512);
+        expect(expected.windows).toBeGreaterThan(3);
+        const res = await post({ inputs: LONG, parameters: { stride, aggregation_strategy: 'simple' } });
+        expect(res.status, res.text).toBe(200);
+        expectClose((res.json as Entity[]).map(({ entity_group, score, start, end }) => ({ entity_group, score, start, end })), expected.entities, 1e-4);
+        // Past the first 512 tokens too: without stride the text is cut there.
+        const cut = await post({ inputs: LONG, parameters: { aggregation_strategy: 'simple' } });
+        const last = (r: typeof cut) => Math.max(...(r.json as Entity[]).map((e) => e.end));
+        expect(last(res)).toBeGreaterThan(last(cut));
+      }
+    });
+
+    it('a text that fits gives the same entities with or without stride', async () => {
+      for (const aggregation_strategy of ['simple', 'first', 'max']) {
+        const plain = await post({ inputs: SAMPLES[0], parameters: { aggregation_strategy, ignore_labels: [] } });
+        const windowedRes = await post({ inputs: SAMPLES[0], parameters: { aggregation_strategy, ignore_labels: [], stride: 32 } });
+        expectClose(windowedRes.json, plain.json, 1e-6);
+      }
+    });
+
+    it('refuses stride with aggregation "none" and a stride as long as the window', async () => {
+      expectError(await post({ inputs: LONG, parameters: { stride: 16, aggregation_strategy: 'none' } }), /parameters\.stride.*aggregation_strategy/);
+      expectError(await post({ inputs: LONG, parameters: { stride: 510 } }), /parameters\.stride: 510 must be smaller than the 510 tokens/);
     });
   });
 

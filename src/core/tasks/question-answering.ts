@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { throwItemErrors } from './item-error.ts';
 import { nonEmptyText, topK, validate, type TaskSpec } from './spec.ts';
 
 const pair = z.object({ question: nonEmptyText, context: nonEmptyText });
@@ -27,6 +28,8 @@ export const questionAnswering: TaskSpec = {
   },
   // One answer comes back as an object (the legacy shape every client accepts); top_k > 1 gives a list.
   respond(outputs, req) {
+    // A question too long for max_seq_len fails its own request, not the others batched with it.
+    throwItemErrors(outputs);
     const perItem = outputs as unknown[][];
     const shaped = perItem.map((answers) => (req.params.top_k === 1 ? answers[0] : answers));
     return req.single ? shaped[0] : shaped;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InputError } from '../errors.ts';
 import { textItems, validate, type TaskSpec } from './spec.ts';
 
 const params = z.object({
@@ -13,7 +14,12 @@ export const tokenClassification: TaskSpec = {
   batchable: true,
   parse(req) {
     const { items, single } = textItems(req.inputs);
-    return { items, single, params: validate(params, req.parameters, 'parameters') };
+    const parsed = validate(params, req.parameters, 'parameters');
+    // As the Python pipeline: windows are merged entity by entity, which needs an aggregation strategy.
+    if (parsed.stride !== undefined && parsed.aggregation_strategy === 'none') {
+      throw new InputError('parameters.stride: windows need an aggregation_strategy other than "none" (their entities are merged)');
+    }
+    return { items, single, params: parsed };
   },
   respond: (outputs, req) => (req.single ? outputs[0] : outputs),
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import { isItemError, itemError, type ItemError } from '../../core/tasks/item-error.ts';
 import { cosine, l2normalize } from './math.ts';
+import { truncatedLeft } from './truncation.ts';
 import type { HandlerContext, Pipe, TaskHandler } from './types.ts';
 
 type Pooling = 'mean' | 'cls' | 'none';
@@ -51,21 +52,22 @@ export async function embed(
   pooling: Pooling,
   normalize: boolean,
   truncate = true,
+  fromLeft = false,
 ): Promise<(number[] | number[][] | ItemError)[]> {
   // Without truncation, a text longer than the model takes is refused on its own (the tokenizer cannot pad a
   // batch past the model's length, and the other texts of the batch may come from other requests).
   const max = pipe.tokenizer.model_max_length;
   const tooLong = texts.map((t) => !truncate && (pipe.tokenizer(t, { truncation: false }).input_ids.dims[1] ?? 0) > max);
   const kept = texts.filter((_, i) => !tooLong[i]);
-  const vectors = kept.length > 0 ? await embedBatch(pipe, kept, pooling, normalize) : [];
+  const vectors = kept.length > 0 ? await embedBatch(pipe, kept, pooling, normalize, fromLeft) : [];
   let next = 0;
   return texts.map((_, i) =>
     tooLong[i] ? itemError(`inputs: longer than the model's ${max} tokens and truncate is false`) : vectors[next++]!,
   );
 }
 
-async function embedBatch(pipe: Pipe, texts: string[], pooling: Pooling, normalize: boolean): Promise<(number[] | number[][])[]> {
-  const encoded = pipe.tokenizer(texts, { padding: true, truncation: true });
+async function embedBatch(pipe: Pipe, texts: string[], pooling: Pooling, normalize: boolean, fromLeft: boolean): Promise<(number[] | number[][])[]> {
+  const encoded = fromLeft ? truncatedLeft(pipe.tokenizer, texts) : pipe.tokenizer(texts, { padding: true, truncation: true });
   const lengths = (encoded.attention_mask.tolist() as bigint[][]).map((m) => m.filter((x) => x === 1n).length);
   const out = await pipe.model(encoded);
   const hidden = out.last_hidden_state ?? out.token_embeddings ?? Object.values(out)[0]!;
@@ -91,9 +93,6 @@ async function embedBatch(pipe: Pipe, texts: string[], pooling: Pooling, normali
 
 export const featureExtraction: TaskHandler = async (ctx, inputs, params) => {
   const settings = sentenceSettings(ctx.dir);
-  if (params.truncation_direction === 'left') {
-    throw new InputError('parameters.truncation_direction: only "right" is supported by this server');
-  }
   let texts = inputs as string[];
   if (params.prompt_name) {
     const prompt = settings.prompts[params.prompt_name as string];
@@ -106,9 +105,9 @@ export const featureExtraction: TaskHandler = async (ctx, inputs, params) => {
   // `sentence` (the OpenAI embeddings route) wants one vector per text even from a plain encoder: mean pooling.
   const pooling = (params.pooling as Pooling | undefined) ?? (params.sentence && settings.pooling === 'none' ? 'mean' : settings.pooling);
   const normalize = (params.normalize as boolean | undefined) ?? settings.normalize;
-  const vectors = await embed(ctx, texts, pooling, normalize, params.truncate as boolean);
+  const vectors = await embed(ctx, texts, pooling, normalize, params.truncate as boolean, params.truncation_direction === 'left');
   if (!params.count_tokens) return vectors;
-  // Token counts for usage reports, as the model saw the text (after truncation).
+  // Token counts for usage reports, as the model saw the text (after truncation, from either side).
   const max = ctx.pipe.tokenizer.model_max_length;
   return vectors.map((v, i) => {
     if (isItemError(v)) return v;

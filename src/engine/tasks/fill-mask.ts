@@ -27,6 +27,7 @@ export const fillMask: TaskHandler = async ({ pipe }, inputs, params) => {
   const candidates = params.targets ? targetIds(tokenizer, params.targets as string[]) : null;
   const encoded = tokenizer(texts, { padding: true, truncation: true });
   const allIds = encoded.input_ids.tolist() as bigint[][];
+  const lengths = (encoded.attention_mask.tolist() as bigint[][]).map((m) => m.filter((x) => x === 1n).length);
   const { logits } = await model(encoded);
   const [, seqLen = 0, vocab = 0] = logits!.dims;
   const data = logits!.data as Float32Array;
@@ -34,21 +35,36 @@ export const fillMask: TaskHandler = async ({ pipe }, inputs, params) => {
 
   // Items of concurrent requests share this batch: a text without the mask fails its own request, not the batch.
   return allIds.map((ids, i): ItemError | object[] => {
-    const position = ids.findIndex((id) => Number(id) === maskId);
-    if (position < 0) return itemError(`inputs: each text must contain the mask token ${tokenizer.mask_token}`);
-    const base = (i * seqLen + position) * vocab;
-    const probs = softmax(data.subarray(base, base + vocab));
-    const pool = candidates ?? probs.map((_, k) => k);
-    const best = [...new Set(pool)].sort((a, b) => probs[b]! - probs[a]! || a - b).slice(0, topK);
-    return best.map((token) => {
-      const filled = ids.slice();
-      filled[position] = BigInt(token);
-      return {
-        score: probs[token]!,
-        token,
-        token_str: tokenizer.decode([token]),
-        sequence: tokenizer.decode(filled, { skip_special_tokens: true }),
-      };
+    const positions = ids.flatMap((id, k) => (Number(id) === maskId ? [k] : []));
+    if (positions.length === 0) {
+      const cut = texts[i]!.includes(tokenizer.mask_token ?? '\u0000');
+      return itemError(
+        cut
+          ? `inputs: the mask token ${tokenizer.mask_token} lies past the model's ${tokenizer.model_max_length} tokens; shorten the text`
+          : `inputs: each text must contain the mask token ${tokenizer.mask_token}`,
+      );
+    }
+    const single = positions.length === 1;
+    const perMask = positions.map((position) => {
+      const base = (i * seqLen + position) * vocab;
+      const probs = softmax(data.subarray(base, base + vocab));
+      const pool = candidates ?? probs.map((_, k) => k);
+      const best = [...new Set(pool)].sort((a, b) => probs[b]! - probs[a]! || a - b).slice(0, topK);
+      return best.map((token) => {
+        // Padding is right of the text: the sequence ends where the attention mask does.
+        const filled = ids.slice(0, lengths[i]);
+        filled[position] = BigInt(token);
+        return {
+          score: probs[token]!,
+          token,
+          token_str: tokenizer.decode([token]),
+          // As the Python pipeline: with several masks, each sequence fills one of them and keeps the special tokens
+          // (the other masks stay visible).
+          sequence: tokenizer.decode(filled, { skip_special_tokens: single }),
+        };
+      });
     });
+    // One mask: its list; several: one list per mask, in text order (the Python pipeline's shape).
+    return single ? perMask[0]! : perMask;
   });
 };
