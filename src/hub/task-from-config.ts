@@ -10,6 +10,12 @@ const BY_SUFFIX: [RegExp, string][] = [
   [/ForMaskedLM$/, 'fill-mask'],
   [/(ForCausalLM|LMHeadModel)$/, 'text-generation'],
   [/ForImageClassification$/, 'image-classification'],
+  // Encoder-decoders: Whisper hears, VisionEncoderDecoder captions, Marian translates; the others (T5, BART,
+  // mT5...) are text2text. Before the bare-encoder rule, which `VisionEncoderDecoderModel` would also match.
+  [/^WhisperForConditionalGeneration$/, 'automatic-speech-recognition'],
+  [/^VisionEncoderDecoderModel$/, 'image-to-text'],
+  [/^MarianMTModel$/, 'translation'],
+  [/ForConditionalGeneration$/, 'text2text-generation'],
   // A bare encoder (`BertModel`, `MPNetModel`): sentence embeddings.
   [/^[A-Za-z0-9]+Model$/, 'feature-extraction'],
 ];
