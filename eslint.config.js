@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'models/**', 'perf/results/**', '.cache/**', 'data/**', 'src/ui/dist/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', 'models/**', 'perf/results/**', '.cache/**', 'data/**', 'src/ui/dist/**', 'test-results/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,5 +19,21 @@ export default tseslint.config(
   {
     files: ['src/engine/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/server/*', '**/cli/*'] }] },
+  },
+  {
+    // Route modules only translate HTTP; what two of them share lives in src/server/handlers, so routes never
+    // import each other (a sibling import once made a circle: providers <-> completions).
+    files: ['src/server/routes/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\./|/routes/', message: 'Route modules do not import each other: move what they share to src/server/handlers.' }] },
+      ],
+    },
+  },
+  {
+    // Handlers are below the routes: a handler that imported a route would bring the circle back.
+    files: ['src/server/handlers/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '/routes/', message: 'Handlers do not import route modules.' }] }] },
   },
 );

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so no build step is needed.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (dist/, `npm run build`), compiling first when the sources changed since (bin/build.js).
+import { runCompiled } from './build.js';
 
-register();
-await import('../src/cli/main.ts');
+await runCompiled('cli/main');

@@ -1,9 +1,10 @@
 /** Composition root: the one place concrete parts are built and wired together. */
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { packageRoot, type Config } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { ModelRepository } from './engine/repository.ts';
+import { HubFiles } from './hub/service.ts';
 import { buildApp } from './server/app.ts';
 import { ResponseCache } from './server/cache.ts';
 import type { ServerDeps } from './server/deps.ts';
@@ -15,9 +16,14 @@ import type { Tier } from './auth/tiers.ts';
 import { openStore } from './store/index.ts';
 import { expectedCost } from './server/expected-cost.ts';
 import { EndpointManager } from './endpoints/manager.ts';
+import { loadAllowList } from './endpoints/custom/allow-list.ts';
 import type { ScalingOptions } from './endpoints/deployment.ts';
 import { connectWorker, isClusterWorker } from './cluster/worker.ts';
 import { REQUEST_LOG, RequestLog } from './ui/server/request-log.ts';
+import { OnDemandPuller } from './hub/pull/on-demand.ts';
+import { createPredictions, type PredictionsConfig } from './predictions/index.ts';
+import { servedCatalog } from './predictions/catalog.ts';
+import { tierAdmit } from './predictions/admission.ts';
 
 export interface Composed {
   app: FastifyInstance;
@@ -41,10 +47,13 @@ export interface ComposeOptions {
   tiers?: Tier[];
   /** Dedicated endpoints' scaling timings (tests shorten them). */
   endpointScaling?: Partial<ScalingOptions>;
+  /** Predictions' timings (tests shorten them). */
+  predictions?: Partial<PredictionsConfig>;
 }
 
 export async function compose(config: Config, opts: ComposeOptions = {}): Promise<Composed> {
-  const repository = new ModelRepository(modelRoots(config));
+  // Folders and built-in models first, then the HF cache's models under their Hub ids.
+  const repository = new ModelRepository(modelRoots(config), config.hfCache ? { hfCache: config.hfCache } : {});
   const routerFile = opts.routerFile ?? (config.providers ? loadRouterFile(config.providers) : parseRouterFile({}));
   // The engine logs through the app's logger, which exists only once the app is built.
   const logger: { app?: FastifyInstance } = {};
@@ -68,6 +77,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     tiersFile: config.tiers,
     tiers: opts.tiers,
     defaultTier: config.defaultTier,
+    ...(config.anonymousTier ? { anonymousTier: config.anonymousTier } : {}),
     reservationTtlSeconds: config.reservationTtlSeconds,
     ...(clusterWorker && !config.redis ? { limiter: clusterWorker.limiter } : {}),
     log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
@@ -89,12 +99,65 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
       maxHoldMs: config.maxWaitForModelSeconds * 1000,
       ...opts.endpointScaling,
     },
+    spareReplica: config.endpointSpareReplica,
+    ...(config.endpointCommands ? { commandAllowList: loadAllowList(config.endpointCommands) } : {}),
     log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
   });
   const endpoints = managesEndpoints ? endpointManager : undefined;
   if (!managesEndpoints && !clusterWorker) warnings.push('dedicated endpoints are managed by another instance sharing this database (the first one started); this one answers their routes with 503');
+  if (config.pull && !config.hfCache) throw new Error('--pull (MODELHOST_PULL) writes into the HF cache: it cannot be used with --no-hf-cache');
+  const pullOnDemand =
+    config.pull && config.hfCache
+      ? new OnDemandPuller({
+          endpoint: config.pullEndpoint,
+          token: config.hfToken,
+          cacheDir: config.hfCache,
+          allow: config.pullAllow,
+          has: (id) => !!repository.get(id),
+          rescan: () => repository.rescan(),
+          loadSeconds: (bytes) => engine.estimateLoadSeconds({ id: '', sizeBytes: bytes }),
+          log: (level, message) => (logger.app ? logger.app.log[level](message) : warnings.push(message)),
+        })
+      : undefined;
+  // Async predictions (src/predictions): their URLs point at this server, whose port may be known only once it listens.
+  const listeningUrl = () => {
+    if (config.publicUrl) return config.publicUrl;
+    const a = logger.app?.server.address();
+    if (!a || typeof a !== 'object') return publicUrl;
+    const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  };
+  const predictions = createPredictions(
+    store.predictions,
+    servedCatalog({
+      local: (id) => repository.get(id),
+      routedTask: (id) => (router.isRouted(id) ? router.modelEntry(id)?.task : undefined),
+      endpoint: (name) => {
+        const found = endpoints?.serving(name);
+        return found && { namespace: found.namespace, type: found.deployment.spec.type, model: found.deployment.activeSpec.model.repository };
+      },
+    }),
+    {
+      publicUrl: listeningUrl,
+      ...(config.redis ? { redis: config.redis } : {}),
+      concurrencyPerModel: config.predictionConcurrency,
+      maxAttempts: config.predictionAttempts,
+      fileTtlMs: config.fileTtl * 1000,
+      recordUsage: config.auth !== 'off',
+      webhooks: { allowPrivate: config.webhookAllowPrivate, retryForMs: config.webhookRetryFor * 1000, baseDelayMs: config.webhookRetryBase * 1000 },
+      workers: { staleMs: config.predictionStaleAfter * 1000, heartbeatMs: Math.max(100, (config.predictionStaleAfter * 1000) / 4) },
+      ...opts.predictions,
+    },
+    config.auth === 'off'
+      ? undefined
+      : tierAdmit(access.limiter, (model, body) => expectedCost(router, repository, { url: `/models/${model}`, body } as unknown as FastifyRequest)),
+    (message) => (logger.app ? logger.app.log.warn(message) : warnings.push(message)),
+  );
   const deps: ServerDeps = {
     repository,
+    predictions,
+    ...(pullOnDemand ? { pullOnDemand } : {}),
+    hub: new HubFiles(repository),
     endpoints,
     ...(managesEndpoints ? {} : { endpointsElsewhere: 'Dedicated endpoints are managed by another modelhost instance on this database (the first one started): send endpoint calls and management requests to it.' }),
     ...(clusterWorker
@@ -131,6 +194,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const app = await buildApp(deps, { logger: opts.logger, requestLog });
   logger.app = app;
   for (const w of repository.warnings) app.log.warn(`skipped model folder ${w.dir}: ${w.reason}`);
+  for (const m of repository.unrunnable()) app.log.info(`HF cache: ${m.id} cannot run here (${m.reason}); its files are served`);
   // An endpoint with route.port also answers on that port, at its root, with the same routes and errors.
   endpoints?.setPortOpener(async (name, port) => {
     const own = await buildApp(deps, { logger: false, endpointAtRoot: name });
@@ -147,6 +211,13 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     const { port } = internal.server.address() as { port: number };
     clusterWorker.announceEndpoints(`http://127.0.0.1:${port}`);
   }
+  // Predictions run as calls of the HF task routes on a loopback-only copy of the app without the access layer
+  // (src/predictions/internal-calls.ts): tiers were applied at submission, and each records its usage once.
+  const inner = await buildApp({ ...deps, access: undefined, predictions: undefined }, { logger: false });
+  predictions.calls.attach(inner);
+  await inner.listen({ host: '127.0.0.1', port: 0 });
+  predictions.calls.listening(`http://127.0.0.1:${(inner.server.address() as { port: number }).port}`);
+  predictions.start();
   for (const w of warnings) app.log.warn(w);
   if (routerFile.providers.length) app.log.info(`router: ${routerFile.providers.length} providers, ${routerFile.models.length} routed models (GET /api/providers)`);
 
@@ -167,6 +238,8 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
     preloaded,
     async close() {
       clusterWorker?.close();
+      await predictions.close();
+      await inner.close();
       await internal?.close();
       await app.close();
       await endpoints?.close();

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { hfCachePath } from './hub/cache-path.ts';
 
 /** Folder of this package (models shipped with it live in builtin-models/). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,6 +16,8 @@ export const configSchema = z.object({
   modelsDir: z.string().default('./models'),
   /** Serve the models shipped in builtin-models/ (fastText language id, Silero VAD). */
   builtinModels: bool.default(true),
+  /** HF hub cache whose models are served too (default: HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub); false: none. */
+  hfCache: z.union([z.literal(false), z.string().min(1)]).optional(),
   preload: z.array(z.string()).default([]),
   workers: z.coerce.number().int().min(1).max(64).default(1),
   /** HTTP processes sharing the port (node:cluster); "auto": one per core. Shared state lives in the primary (src/cluster). */
@@ -38,18 +41,46 @@ export const configSchema = z.object({
   dataDir: z.string().default('./data'),
   /** `redis://...` to make rate limits and budgets global across instances; else they are per process. */
   redis: z.string().optional(),
-  /** auto: tokens required unless the server listens on loopback only and no token exists yet; off: no tokens, limits or usage records. */
+  /** auto: tokens required unless the server listens on loopback only and no token exists yet (then the caller is the owner: no limits); off: no tokens, limits or usage records. */
   auth: z.enum(['auto', 'required', 'off']).default('auto'),
   /** Tiers file (YAML or JSON): requests/minute, concurrency, tokens or characters/minute, monthly budget. */
   tiers: z.string().optional(),
   /** Tier of tokens created without one. */
   defaultTier: z.string().default('free'),
+  /** Serve callers without a token at this tier (anonymous access beyond loopback); unset: they need a token. */
+  anonymousTier: z.string().optional(),
   /** How long a concurrency slot or budget reservation outlives an instance that died holding it. */
   reservationTtlSeconds: z.coerce.number().min(1).max(86_400).default(600),
   /** Dedicated endpoints: load is averaged over this window before a replica is added (Hugging Face: 20 s). */
   endpointScaleUpWindowSeconds: z.coerce.number().min(0.1).max(3600).default(10),
   /** Dedicated endpoints: a replica above the minimum is removed after this long without the load that needed it. */
   endpointScaleDownAfterSeconds: z.coerce.number().min(0.1).max(86_400).default(60),
+  /** Dedicated endpoints: keep one replica process started ahead of need, so waking from zero skips Node's start. */
+  endpointSpareReplica: bool.default(true),
+  /** Dedicated endpoints: file naming the server commands an endpoints-scoped token may start (custom servers); admins may start any. */
+  endpointCommands: z.string().min(1).optional(),
+  /** Pull on first call: a call for a Hub model that is not here downloads it into the HF cache (503 meanwhile). */
+  pull: bool.default(false),
+  /** Repo-id globs `pull` may fetch (fnmatch, e.g. `Xenova/*`); empty: any. */
+  pullAllow: z.array(z.string().min(1)).default([]),
+  /** The Hub pulls come from: huggingface.co, a mirror, or another modelhost. */
+  pullEndpoint: z.string().url().default('https://huggingface.co'),
+  /** Token sent to the pull endpoint for gated and private repositories. */
+  hfToken: z.string().optional(),
+  /** Predictions: how long output file URLs (`/v1/files/...`) stay valid, seconds. */
+  fileTtl: z.coerce.number().min(1).max(30 * 86_400).default(3600),
+  /** Predictions: how long a terminal webhook is retried after completion, seconds. */
+  webhookRetryFor: z.coerce.number().min(0).max(7 * 86_400).default(3600),
+  /** Predictions: first webhook retry delay, seconds (doubled per attempt, at most 5 minutes). */
+  webhookRetryBase: z.coerce.number().min(0.01).max(300).default(1),
+  /** Predictions: allow webhooks and input-file URLs on private and loopback addresses. */
+  webhookAllowPrivate: bool.default(false),
+  /** Predictions running at once per model on one instance. */
+  predictionConcurrency: z.coerce.number().int().min(1).max(1024).default(4),
+  /** Runs of a prediction whose instance died while running it (2: retried once), then failed with a reason. */
+  predictionAttempts: z.coerce.number().int().min(1).max(10).default(2),
+  /** A running prediction whose instance has not said it is alive for this long is taken for orphaned, seconds. */
+  predictionStaleAfter: z.coerce.number().min(0.5).max(3600).default(15),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -60,6 +91,7 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   port: 'PORT',
   modelsDir: 'MODELHOST_MODELS_DIR',
   builtinModels: 'MODELHOST_BUILTIN_MODELS',
+  hfCache: 'MODELHOST_HF_CACHE',
   preload: 'MODELHOST_PRELOAD',
   workers: 'MODELHOST_WORKERS',
   processes: 'MODELHOST_PROCESSES',
@@ -80,9 +112,23 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   auth: 'MODELHOST_AUTH',
   tiers: 'MODELHOST_TIERS',
   defaultTier: 'MODELHOST_DEFAULT_TIER',
+  anonymousTier: 'MODELHOST_ANONYMOUS_TIER',
   reservationTtlSeconds: 'MODELHOST_RESERVATION_TTL',
   endpointScaleUpWindowSeconds: 'MODELHOST_ENDPOINT_SCALE_UP_WINDOW',
   endpointScaleDownAfterSeconds: 'MODELHOST_ENDPOINT_SCALE_DOWN_AFTER',
+  endpointSpareReplica: 'MODELHOST_ENDPOINT_SPARE_REPLICA',
+  endpointCommands: 'MODELHOST_ENDPOINT_COMMANDS',
+  pull: 'MODELHOST_PULL',
+  pullAllow: 'MODELHOST_PULL_ALLOW',
+  pullEndpoint: 'HF_ENDPOINT',
+  hfToken: 'HF_TOKEN',
+  fileTtl: 'MODELHOST_FILE_TTL',
+  webhookRetryFor: 'MODELHOST_WEBHOOK_RETRY_FOR',
+  webhookRetryBase: 'MODELHOST_WEBHOOK_RETRY_BASE',
+  webhookAllowPrivate: 'MODELHOST_WEBHOOK_ALLOW_PRIVATE',
+  predictionConcurrency: 'MODELHOST_PREDICTION_CONCURRENCY',
+  predictionAttempts: 'MODELHOST_PREDICTION_ATTEMPTS',
+  predictionStaleAfter: 'MODELHOST_PREDICTION_STALE_AFTER',
 };
 
 /** Flags win over environment variables, which win over defaults. A bad value is a clear error. */
@@ -91,7 +137,9 @@ export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: N
   for (const key of Object.keys(configSchema.shape) as (keyof Config)[]) {
     const envName = envNames[key];
     let value = flags[key] ?? (envName ? env[envName] : undefined);
-    if (key === 'preload' && typeof value === 'string') value = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if ((key === 'preload' || key === 'pullAllow') && typeof value === 'string') value = value.split(',').map((s) => s.trim()).filter(Boolean);
+    // The HF cache is found where the Hugging Face clients put it, unless turned off (`--no-hf-cache`, "off").
+    if (key === 'hfCache') value = value === 'off' || value === 'false' || value === false ? false : (value ?? hfCachePath(env));
     if (value !== undefined) merged[key] = value;
   }
   const parsed = configSchema.safeParse(merged);

@@ -15,7 +15,7 @@ interface Conn {
 interface EndpointJson {
   name: string;
   type: string;
-  model: { repository: string; task: string; revision: string };
+  model: { repository: string; task: string; revision: string; image?: { custom?: { command: string; args: string[]; api: string } } };
   compute: { instanceSize: string; threads: number; memoryMb: number; scaling: { minReplica: number; maxReplica: number; scaleToZeroTimeout: number | null } };
   status: { state: string; message: string; url?: string; readyReplica: number; targetReplica: number };
 }
@@ -68,6 +68,7 @@ function show(e: EndpointJson): string {
   return [
     `${e.name} (${e.type})  ${s.state}  ${s.readyReplica}/${s.targetReplica} replicas ready`,
     `  model   ${e.model.repository} (${e.model.task}, revision ${e.model.revision})`,
+    ...(e.model.image?.custom ? [`  server  ${[e.model.image.custom.command, ...e.model.image.custom.args].join(' ')} (${e.model.image.custom.api} API)`] : []),
     `  compute ${e.compute.instanceSize}: ${e.compute.threads} thread(s), ${e.compute.memoryMb} MB per replica; replicas ${e.compute.scaling.minReplica}..${e.compute.scaling.maxReplica}` +
       (e.compute.scaling.scaleToZeroTimeout ? `, to zero after ${e.compute.scaling.scaleToZeroTimeout} min idle` : ''),
     `  status  ${s.message}`,
@@ -114,6 +115,31 @@ interface SpecFlags {
   pendingPerReplica?: string;
   maxConcurrent?: string;
   port?: string;
+  /** A custom server: the command line after `--`, and its settings. */
+  command?: string[];
+  env?: string[];
+  passEnv?: string[];
+  workingDir?: string;
+  portVariable?: string;
+  healthRoute?: string;
+  startTimeout?: string;
+  api?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `KEY=value` flags to an object. */
+function envOf(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) fail(`--env: expected KEY=value, got "${pair}" (pass a secret by name with --pass-env KEY instead)`);
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
 }
 
 function num(flag: string, v: string | undefined): number | undefined {
@@ -133,9 +159,20 @@ function bodyOf(f: SpecFlags): Record<string, unknown> {
     maxConcurrentRequests: num('--max-concurrent', f.maxConcurrent),
     measure: f.pendingPerReplica !== undefined ? { pendingRequests: num('--pending-per-replica', f.pendingPerReplica) } : undefined,
   });
+  const custom = clean({
+    command: f.command?.[0],
+    args: f.command?.length ? f.command.slice(1) : undefined,
+    env: envOf(f.env),
+    passEnv: f.passEnv?.length ? f.passEnv : undefined,
+    workingDir: f.workingDir,
+    portVariable: f.portVariable,
+    healthRoute: f.healthRoute,
+    startTimeout: num('--start-timeout', f.startTimeout),
+    api: f.api,
+  });
   return clean({
     type: f.type,
-    model: clean({ repository: f.model, task: f.task, revision: f.revision }),
+    model: clean({ repository: f.model, task: f.task, revision: f.revision, image: Object.keys(custom).length ? { custom } : undefined }),
     compute: clean({ instanceSize: f.instanceSize, threads: num('--threads', f.threads), memoryMb: num('--memory-mb', f.memoryMb), scaling }),
     route: f.port !== undefined ? { port: num('--port', f.port) } : undefined,
   });
@@ -154,7 +191,14 @@ function specOptions(cmd: Command): Command {
     .option('--max-replica <n>', 'most replicas autoscaling may run')
     .option('--scale-to-zero-timeout <minutes>', 'minutes without requests before scaling to zero (min-replica 0; default 60)')
     .option('--pending-per-replica <n>', 'autoscaling target: pending requests per replica (default 1.5)')
-    .option('--max-concurrent <n>', 'requests in flight and queued beyond which the endpoint answers 429');
+    .option('--max-concurrent <n>', 'requests in flight and queued beyond which the endpoint answers 429')
+    .option('--api <kind>', 'custom server: the API it speaks: openai (/v1/...) | hf (task payloads at /) | tgi | raw (forwarded as is)')
+    .option('--env <KEY=value>', 'custom server: an environment variable given by value (repeatable; shown in the endpoint JSON)', collect)
+    .option('--pass-env <NAME>', "custom server: pass modelhost's own variable NAME through (repeatable; for keys: only the name is stored)", collect)
+    .option('--working-dir <dir>', 'custom server: directory it runs in')
+    .option('--port-variable <NAME>', 'custom server: variable carrying each replica\'s port, also replaced as $NAME in its arguments (default PORT)')
+    .option('--health-route <path>', 'custom server: GET route answering 2xx once it can serve (default /health)')
+    .option('--start-timeout <seconds>', 'custom server: how long a replica may take to become healthy (default 300)');
 }
 
 export function endpointsCommand(): Command {
@@ -174,27 +218,40 @@ Examples:
   modelhost endpoints logs sentiment --tail 50`,
     );
 
-  const create = withConnection(specOptions(new Command('create').argument('<name>', 'endpoint name: lowercase letters, digits and hyphens')))
+  const create = withConnection(
+    specOptions(
+      new Command('create')
+        .argument('<name>', 'endpoint name: lowercase letters, digits and hyphens')
+        .argument('[command...]', 'a custom server to run instead of a model: its command line after --, with $PORT for its port'),
+    ),
+  )
     .description('Create an endpoint and start its replicas')
     .option('--wait', 'show progress until the endpoint is ready (or failed)')
     .option('--timeout <seconds>', 'how long --wait waits', '600')
-    .addHelpText('after', '\nExample:\n  modelhost endpoints create ner --model tiny/bert-ner --type private --instance-size x2 --wait');
-  create.action(async (name: string, opts: Conn & SpecFlags & { wait?: boolean; timeout: string }) => {
-    if (!opts.model) fail('--model is required (a model id from `modelhost models`)');
+    .addHelpText(
+      'after',
+      `
+Examples:
+  modelhost endpoints create ner --model tiny/bert-ner --type private --instance-size x2 --wait
+  modelhost endpoints create llama --api openai --pass-env HF_TOKEN --wait -- llama-server -m /models/llama.gguf --port '$PORT'`,
+    );
+  create.action(async (name: string, command: string[], opts: Conn & SpecFlags & { wait?: boolean; timeout: string }) => {
+    if (!opts.model && command.length === 0) fail('--model is required (a model id from `modelhost models`), or a server command after --');
     const ns = await namespace(opts);
-    const e = await call(opts, 'POST', base(ns), { name, ...bodyOf(opts) });
+    const body = bodyOf({ ...opts, command, model: opts.model ?? (command.length ? name : undefined) });
+    const e = await call(opts, 'POST', base(ns), { name, ...body });
     if (opts.wait) await waitReady(opts, ns, name, Number(opts.timeout));
     print(opts, opts.wait ? await call(opts, 'GET', `${base(ns)}/${name}`) : e);
   });
 
-  const update = withConnection(specOptions(new Command('update').argument('<name>')))
+  const update = withConnection(specOptions(new Command('update').argument('<name>').argument('[command...]', "a custom server's new command line, after --")))
     .description('Change an endpoint: scaling applies at once; a new model, revision or size rolls replicas one by one')
     .option('--wait', 'show progress until the update is done (or failed)')
     .option('--timeout <seconds>', 'how long --wait waits', '600')
     .addHelpText('after', '\nExample:\n  modelhost endpoints update sentiment --max-replica 4 --revision v2 --wait');
-  update.action(async (name: string, opts: Conn & SpecFlags & { wait?: boolean; timeout: string }) => {
+  update.action(async (name: string, command: string[], opts: Conn & SpecFlags & { wait?: boolean; timeout: string }) => {
     const ns = await namespace(opts);
-    const body = bodyOf(opts);
+    const body = bodyOf({ ...opts, command });
     if (Object.keys(body).length === 0) fail('nothing to change: give at least one of the flags (see --help)');
     const e = await call(opts, 'PUT', `${base(ns)}/${name}`, body);
     if (opts.wait) {

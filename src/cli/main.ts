@@ -10,6 +10,7 @@ import { tokensCommand } from './tokens.ts';
 import { usageCommand } from './usage.ts';
 import { endpointsCommand } from './endpoints.ts';
 import { benchCommand } from './bench.ts';
+import { predictionsCommand } from './predictions.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -28,5 +29,6 @@ program.addCommand(tokensCommand());
 program.addCommand(usageCommand());
 program.addCommand(endpointsCommand());
 program.addCommand(benchCommand());
+program.addCommand(predictionsCommand());
 
 await program.parseAsync(process.argv);

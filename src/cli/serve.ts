@@ -17,7 +17,7 @@ export function serveCommand(): Command {
       '--processes <n|auto>',
       'HTTP processes sharing the port, "auto" for one per core (env MODELHOST_PROCESSES; default 1). Limits, circuit breakers and provider statistics stay shared; each process loads the local models it serves',
     )
-    .option('--max-batch-size <n>', 'most inputs merged into one forward pass; 1 turns batching off (env MODELHOST_MAX_BATCH_SIZE)')
+    .option('--max-batch-size <n>', 'most inputs merged into one forward pass, and generations sharing a decoder step; 1 turns batching off (env MODELHOST_MAX_BATCH_SIZE)')
     .option('--batch-wait-ms <ms>', 'how long an idle model waits to fill a batch (env MODELHOST_BATCH_WAIT_MS)')
     .option('--memory-budget-mb <mb>', 'unload least-recently-used models above this (env MODELHOST_MEMORY_BUDGET_MB; default half the RAM)')
     .option('--max-wait-for-model <seconds>', 'longest a request is held while its model loads (env MODELHOST_MAX_WAIT_FOR_MODEL)')
@@ -26,13 +26,35 @@ export function serveCommand(): Command {
     .option('--cache-entries <n>', 'response cache size; 0 turns it off (env MODELHOST_CACHE_ENTRIES)')
     .option('--providers <file>', 'providers file (YAML/JSON): hosted providers, model mapping, prices, routing (env MODELHOST_PROVIDERS; README: Router)')
     .option('--redis <url>', 'redis://host:6379 to make rate limits and budgets global across instances (env MODELHOST_REDIS)')
-    .option('--auth <mode>', 'auto (tokens required unless loopback-only with no token yet) | required | off: no tokens, limits or usage records (env MODELHOST_AUTH)')
-    .option('--tiers <file>', 'tiers file (YAML/JSON): requests/minute, concurrency, characters or tokens/minute, monthly budget (env MODELHOST_TIERS)')
+    .option('--auth <mode>', 'auto (tokens required unless loopback-only with no token yet: then calls are the owner\'s, without limits) | required | off: no tokens, limits or usage records (env MODELHOST_AUTH)')
+    .option('--tiers <file>', 'tiers file (YAML/JSON): requests/minute, concurrency, characters or tokens/minute, audio seconds/minute, megapixels/minute, monthly budget (env MODELHOST_TIERS)')
     .option('--reservation-ttl <seconds>', 'how long a slot or budget reservation outlives an instance that died holding it (env MODELHOST_RESERVATION_TTL)')
     .option('--default-tier <tier>', 'tier of tokens created without one (env MODELHOST_DEFAULT_TIER)')
+    .option(
+      '--anonymous-tier <tier>',
+      'serve callers without a token at this tier, e.g. on a public server (env MODELHOST_ANONYMOUS_TIER); unset, they need a token, except the owner of a loopback-only server with no token yet, who is never limited',
+    )
     .option('--endpoint-scale-up-window <seconds>', 'dedicated endpoints: load averaged over this window before adding a replica (env MODELHOST_ENDPOINT_SCALE_UP_WINDOW)')
     .option('--endpoint-scale-down-after <seconds>', 'dedicated endpoints: remove a replica above the minimum after this long without its load (env MODELHOST_ENDPOINT_SCALE_DOWN_AFTER)')
+    .option(
+      '--no-endpoint-spare-replica',
+      'dedicated endpoints: do not keep a replica process started ahead of need (~90 MB while it waits; without it a wake from zero also pays for starting Node and onnxruntime) (env MODELHOST_ENDPOINT_SPARE_REPLICA=false)',
+    )
+    .option(
+      '--endpoint-commands <file>',
+      'dedicated endpoints: the server commands (one per line) an endpoints-scoped token may run as a custom server; admin tokens may run any (env MODELHOST_ENDPOINT_COMMANDS; README: Custom servers)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env MODELHOST_LOG_LEVEL)')
+    .option('--pull', 'pull on first call: a call for a Hub model that is not here downloads it into the HF cache, answering 503 with estimated_time meanwhile (env MODELHOST_PULL)')
+    .option('--pull-allow <globs...>', 'with --pull, only repos matching these globs, e.g. "Xenova/*" (env MODELHOST_PULL_ALLOW, comma-separated)')
+    .option('--pull-endpoint <url>', 'with --pull, the Hub to pull from (env HF_ENDPOINT; default https://huggingface.co); the token is HF_TOKEN')
+    .option('--file-ttl <seconds>', 'predictions: how long output file URLs (/v1/files/...) stay valid (env MODELHOST_FILE_TTL; default 3600)')
+    .option('--webhook-retry-for <seconds>', 'predictions: how long a completed webhook is retried, with exponential backoff (env MODELHOST_WEBHOOK_RETRY_FOR; default 3600)')
+    .option('--webhook-retry-base <seconds>', 'predictions: first webhook retry delay, doubled per attempt (env MODELHOST_WEBHOOK_RETRY_BASE; default 1)')
+    .option('--webhook-allow-private', 'predictions: allow webhooks and input-file URLs on private or loopback addresses (env MODELHOST_WEBHOOK_ALLOW_PRIVATE)')
+    .option('--prediction-concurrency <n>', 'predictions running at once per model on this instance (env MODELHOST_PREDICTION_CONCURRENCY; default 4)')
+    .option('--prediction-attempts <n>', 'runs of a prediction whose instance died while running it, then failed with a reason (env MODELHOST_PREDICTION_ATTEMPTS; default 2: retried once)')
+    .option('--prediction-stale-after <seconds>', 'a running prediction whose instance stopped beating this long is taken for orphaned (env MODELHOST_PREDICTION_STALE_AFTER; default 15)')
     .addHelpText(
       'after',
       `
@@ -43,11 +65,14 @@ Examples:
        -H 'Content-Type: application/json' -d '{"inputs": "Bonjour tout le monde"}'`,
     );
   withModelsDir(cmd);
+  cmd
+    .option('--hf-cache <dir>', 'serve the models of this Hugging Face hub cache too, under their Hub ids (env MODELHOST_HF_CACHE; default: HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub)')
+    .option('--no-hf-cache', 'do not serve the models of the Hugging Face hub cache');
   withDatabase(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     let config: Config;
     try {
-      config = loadConfig({ ...opts, reservationTtlSeconds: opts.reservationTtl, builtinModels: opts.builtinModels === false ? false : undefined });
+      config = loadConfig({ ...opts, reservationTtlSeconds: opts.reservationTtl, builtinModels: opts.builtinModels === false ? false : undefined, endpointSpareReplica: opts.endpointSpareReplica === false ? false : undefined });
     } catch (e) {
       fail((e as Error).message);
     }
@@ -75,7 +100,7 @@ Examples:
     } catch (e) {
       fail(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}. Pick another with --port or PORT.`);
     }
-    app.log.info(`serving ${deps.repository.list().length} models from ${config.modelsDir} (and built-in ones); GET /api/models lists them`);
+    app.log.info(`serving ${deps.repository.list().length} models from ${config.modelsDir}${config.hfCache ? `, the HF cache ${config.hfCache}` : ''} (and built-in ones); GET /api/models lists them`);
     preloaded.then(
       () => config.preload.length && app.log.info('preloading finished; /ready answers 200'),
       (e: Error) => app.log.error(`preloading failed: ${e.message}`),

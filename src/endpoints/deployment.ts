@@ -7,7 +7,9 @@ import { ModelhostError, OverloadedError } from '../core/errors.ts';
 import type { ModelInfo } from '../core/model.ts';
 import type { TaskId } from '../core/tasks/index.ts';
 import type { EngineApi, ModelState } from '../engine/engine.ts';
-import { Replica, ReplicaLostError } from './replica.ts';
+import { Replica, ReplicaLostError, type ReplicaOptions } from './replica.ts';
+import { ServerReplica } from './custom/server-replica.ts';
+import { customOf, isCustom } from './custom/spec.ts';
 import type { EndpointSpec } from './spec.ts';
 import { EndpointStats } from './stats.ts';
 
@@ -52,7 +54,12 @@ export interface DeploymentHooks {
   log(name: string, line: string): void;
   /** A replica became ready where none was: the time since the endpoint started, resumed or woke. */
   coldStart(name: string, seconds: number): void;
+  /** Starts replica processes (the manager's, which keeps a spare ready). */
+  launcher: ReplicaOptions['launcher'];
 }
+
+/** An engine replica (a model in a replica process) or a custom server's process (custom/server-replica.ts). */
+export type AnyReplica = Replica | ServerReplica;
 
 interface Held {
   task: TaskId;
@@ -71,7 +78,7 @@ export class Deployment implements EngineApi {
   message: string;
   /** The spec replicas run; differs from `spec` only while updating or after an update failed. */
   activeSpec: EndpointSpec;
-  replicas: Replica[] = [];
+  replicas: AnyReplica[] = [];
   readonly stats = new EndpointStats();
   readonly counters = { batches: 0, items: 0, loads: 0, unloads: 0 };
   private held: Held[] = [];
@@ -132,7 +139,7 @@ export class Deployment implements EngineApi {
   }
 
   /** Replicas that serve or will: not draining, not stopped. */
-  private live(): Replica[] {
+  private live(): AnyReplica[] {
     return this.replicas.filter((r) => r.state === 'starting' || r.state === 'ready');
   }
 
@@ -169,8 +176,9 @@ export class Deployment implements EngineApi {
     while (this.live().length < this.floor()) if (!this.spawn(this.activeSpec)) return;
   }
 
-  private spawn(spec: EndpointSpec): Replica | undefined {
+  private spawn(spec: EndpointSpec): AnyReplica | undefined {
     if (this.closed) return undefined; // deleted or shutting down: a late event must not start a process
+    if (isCustom(spec)) return this.spawnServer(spec);
     const model = this.hooks.model(spec);
     if (!model) {
       this.set('failed', `Model ${spec.model.repository} is no longer in the model repository`);
@@ -184,6 +192,7 @@ export class Deployment implements EngineApi {
         memoryBytes: spec.compute.memoryMb * 1024 ** 2,
         maxBatchSize: this.opts.maxBatchSize,
         generation: this.generation,
+        launcher: this.hooks.launcher,
       },
       {
         ready: (r, ms) => this.onReady(r, ms),
@@ -199,7 +208,30 @@ export class Deployment implements EngineApi {
     return replica;
   }
 
-  private onReady(replica: Replica, loadMs: number): void {
+  /** A replica of a custom server command: supervised the same way, served by forwarding (custom/forward.ts). */
+  private spawnServer(spec: EndpointSpec): AnyReplica | undefined {
+    const custom = customOf(spec);
+    if (!custom) {
+      this.set('failed', 'The stored custom server spec (model.image.custom) is no longer valid; update the endpoint');
+      return undefined;
+    }
+    const replica = new ServerReplica(
+      { id: `${this.name}-${++this.replicaSeq}`, custom, threads: spec.compute.threads, memoryBytes: spec.compute.memoryMb * 1024 ** 2, generation: this.generation },
+      {
+        ready: (r, ms) => this.onReady(r, ms),
+        loadFailed: (r, e) => this.onStartFailed(r, e.message),
+        lost: (r, why) => this.onLost(r, why),
+        log: (r, line) => this.hooks.log(this.name, `[${r.id}] ${line}`),
+        idle: () => this.dispatchHeld(),
+      },
+    );
+    this.replicas.push(replica);
+    this.counters.loads++;
+    this.hooks.changed(this);
+    return replica;
+  }
+
+  private onReady(replica: AnyReplica, loadMs: number): void {
     this.startFailures = 0;
     if (this.wakeStartedAt !== undefined) {
       // Idle time counts from when the endpoint could first serve, not from when it began starting.
@@ -209,7 +241,7 @@ export class Deployment implements EngineApi {
       this.hooks.coldStart(this.name, seconds);
       this.wakeStartedAt = undefined;
     }
-    this.log(`replica ${replica.id} ready (model loaded in ${loadMs.toFixed(0)} ms)`);
+    this.log(`replica ${replica.id} ready (${replica instanceof ServerReplica ? 'health route answered' : 'model loaded'} in ${loadMs.toFixed(0)} ms)`);
     if (!this.rolling && (this.lifecycle === 'initializing' || this.lifecycle === 'running')) this.set('running', 'Endpoint is running');
     this.hooks.changed(this);
     for (const wake of this.readyWaiters) wake();
@@ -217,7 +249,7 @@ export class Deployment implements EngineApi {
     this.dispatchHeld();
   }
 
-  private onStartFailed(replica: Replica, why: string): void {
+  private onStartFailed(replica: AnyReplica, why: string): void {
     this.remove(replica);
     this.startFailures++;
     if (this.rolling) return; // the rolling update decides
@@ -229,7 +261,7 @@ export class Deployment implements EngineApi {
     this.replace();
   }
 
-  private onLost(replica: Replica, why: string): void {
+  private onLost(replica: AnyReplica, why: string): void {
     this.remove(replica);
     this.stats.crash();
     this.log(`replica ${replica.id} ${why}; replacing it`);
@@ -256,7 +288,7 @@ export class Deployment implements EngineApi {
     while (this.live().length < this.floor()) if (!this.spawn(this.activeSpec)) return;
   }
 
-  private remove(replica: Replica): void {
+  private remove(replica: AnyReplica): void {
     this.replicas = this.replicas.filter((r) => r !== replica);
     this.hooks.changed(this);
   }
@@ -267,7 +299,7 @@ export class Deployment implements EngineApi {
     this.rejectHeld(new ModelhostError('endpoint_unavailable', 503, `Endpoint ${this.name} failed: ${message}`));
   }
 
-  private async stopReplicas(replicas: Replica[], graceMs: number): Promise<void> {
+  private async stopReplicas(replicas: AnyReplica[], graceMs: number): Promise<void> {
     await Promise.all(replicas.map((r) => r.stop(graceMs)));
     this.replicas = this.replicas.filter((r) => r.state !== 'stopped');
     this.counters.unloads += replicas.length;
@@ -346,7 +378,7 @@ export class Deployment implements EngineApi {
     }
   }
 
-  private untilStarted(replica: Replica): Promise<boolean> {
+  private untilStarted(replica: AnyReplica): Promise<boolean> {
     return new Promise((resolve) => {
       const check = setInterval(() => {
         if (replica.state === 'ready') resolve(true);
@@ -441,7 +473,7 @@ export class Deployment implements EngineApi {
 
   /** Runs on the least busy ready replica, or holds the request until one is ready. */
   private send(h: Held): void {
-    let best: Replica | undefined;
+    let best: AnyReplica | undefined;
     for (const r of this.replicas) if (r.state === 'ready' && (!best || r.inflight < best.inflight)) best = r;
     if (!best) return this.hold(h);
     best.run(h.task, h.items, h.params, h.onEvent).then(h.resolve, (e: Error) => {

@@ -9,6 +9,11 @@ import { tasksServedBy, type TaskId } from '../core/tasks/index.ts';
 import { isTaskId } from '../core/tasks/types.ts';
 import type { EndpointRow, EndpointStore } from '../store/types.ts';
 import { Deployment, defaultScaling, ENDPOINT_STATES, type EndpointState, type ScalingOptions } from './deployment.ts';
+import { ReplicaLauncher } from './replica-launcher.ts';
+import type { CommandAllowList } from './custom/allow-list.ts';
+import { checkCustom } from './custom/check.ts';
+import { ServerReplica } from './custom/server-replica.ts';
+import { isCustom } from './custom/spec.ts';
 import { applyInstanceSize, mergeBody, needsRoll, parseCreate, toBody, type EndpointSpec } from './spec.ts';
 
 export interface Catalogue {
@@ -29,11 +34,17 @@ export interface ManagerOptions {
   /** Base URL endpoints are reached at (`{publicUrl}/endpoints/{name}`). */
   publicUrl: string;
   scaling?: Partial<ScalingOptions>;
+  /** Keep a replica process started ahead of need, so a wake skips Node's and the runtime's start (default true). */
+  spareReplica?: boolean;
+  /** `--endpoint-commands`: the server commands an endpoints-scoped token may start (an admin token may start any). */
+  commandAllowList?: CommandAllowList;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export interface Caller {
   name: string;
+  /** An admin token: may start any custom server command. */
+  admin?: boolean;
 }
 
 const LOG_LINES = 2000;
@@ -63,6 +74,7 @@ export class EndpointManager {
   private readonly entries = new Map<string, Entry>();
   private readonly scaling: ScalingOptions;
   private portOpener: PortOpener | undefined;
+  private readonly launcher: ReplicaLauncher;
   private readonly listeners = {
     request: [] as ((name: string, status: number, seconds: number) => void)[],
     coldStart: [] as ((name: string, seconds: number) => void)[],
@@ -70,6 +82,7 @@ export class EndpointManager {
 
   constructor(private readonly opts: ManagerOptions) {
     this.scaling = { ...defaultScaling, ...opts.scaling };
+    this.launcher = new ReplicaLauncher({ spare: opts.spareReplica ?? true, log: (message) => this.log('warn', message) });
   }
 
   /** Set once the HTTP app exists: endpoints with `route.port` get their own listener. */
@@ -126,6 +139,7 @@ export class EndpointManager {
       {
         changed: (d) => this.persist(entry, d),
         model: (s) => this.opts.repository.get(s.model.repository),
+        launcher: this.launcher,
         routed: (s) => this.isRouted(s),
         coldStart: (name, seconds) => {
           for (const l of this.listeners.coldStart) l(name, seconds);
@@ -188,6 +202,7 @@ export class EndpointManager {
 
   /** A model the local repository does not hold but the providers file maps (or a provider is named for). */
   private isRouted(spec: EndpointSpec): boolean {
+    if (isCustom(spec)) return false;
     if (this.opts.repository.get(spec.model.repository) && (spec.model.provider === undefined || spec.model.provider === 'local')) return false;
     return !!this.opts.router && (spec.model.provider !== undefined || this.opts.router.isRouted(spec.model.repository));
   }
@@ -219,7 +234,8 @@ export class EndpointManager {
 
   async create(namespace: string, body: unknown, caller: Caller): Promise<unknown> {
     const spec = parseCreate(body, this.defaultTask);
-    this.checkModel(spec);
+    if (isCustom(spec)) checkCustom(spec, caller, this.opts.commandAllowList);
+    else this.checkModel(spec);
     if (this.entries.has(spec.name)) throw new ModelhostError('endpoint_conflict', 409, `An endpoint named ${spec.name} already exists; choose another name.`);
     const now = new Date();
     const row: EndpointRow = { name: spec.name, namespace, spec, activeSpec: null, state: 'pending', message: 'Endpoint is being created', createdAt: now, createdBy: caller.name, updatedAt: now, updatedBy: caller.name };
@@ -249,7 +265,8 @@ export class EndpointManager {
     // A new model without a task takes the new model's task.
     const newModel = (update.model as Record<string, unknown> | undefined)?.repository;
     if (newModel !== undefined && (update.model as Record<string, unknown>).task === undefined) next.model.task = this.defaultTask(next.model.repository) ?? next.model.task;
-    this.checkModel(next);
+    if (isCustom(next)) checkCustom(next, caller, this.opts.commandAllowList, d.spec);
+    else this.checkModel(next);
     entry.row = { ...entry.row, updatedAt: new Date(), updatedBy: caller.name };
     const roll = needsRoll(d.activeSpec, next);
     void d.update(next, roll).catch((e: unknown) => this.log('error', `endpoint ${name}: update failed: ${(e as Error).message}`));
@@ -301,6 +318,8 @@ export class EndpointManager {
     await entry.deployment.destroy();
     await entry.saving;
     await this.opts.store.delete(name);
+    // The last endpoint gone: nothing is left to wake, so the spare process goes too (the next replica brings it back).
+    if (this.entries.size === 0) await this.launcher.release();
     this.log('info', `endpoint ${name} deleted`);
   }
 
@@ -326,7 +345,7 @@ export class EndpointManager {
       coldStarts: { count: s.coldStarts.count, averageSeconds: s.coldStartEstimate() ?? null, recentSeconds: [...s.recentColdStarts] },
       crashes: s.crashes,
       replicaSeconds: Math.round(s.replicaSeconds * 10) / 10,
-      replicaList: d.replicas.map((r) => ({ id: r.id, state: r.state, pid: r.pid ?? null, inFlight: r.inflight, rssMb: Math.round(r.rssBytes / 1024 ** 2) })),
+      replicaList: d.replicas.map((r) => ({ id: r.id, state: r.state, pid: r.pid ?? null, inFlight: r.inflight, rssMb: Math.round(r.rssBytes / 1024 ** 2), ...(r instanceof ServerReplica ? { port: r.port } : {}) })),
     };
   }
 
@@ -381,5 +400,11 @@ export class EndpointManager {
       await e.deployment.close();
       await e.saving;
     }));
+    await this.launcher.close();
+  }
+
+  /** The spare replica process waiting for a model, if any (tests). */
+  get sparePid(): number | undefined {
+    return this.launcher.sparePid;
   }
 }

@@ -1,4 +1,6 @@
-// A replica process starts without tsx's loader when modelhost itself runs from a loader hook; register it here.
+// The replica's entry when modelhost runs from its TypeScript sources (vitest, MODELHOST_FROM_SOURCE=1): the process
+// is forked without the parent's loader flags, so tsx is registered here. Compiled, replica.ts forks
+// dist/endpoints/replica-process.js directly.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -2,10 +2,12 @@
  * A dedicated endpoint's replica: one process hosting one model, apart from modelhost and from every other
  * endpoint, so that its load, crash or memory cannot touch them. The model runs on this process's main
  * thread (nothing else runs here), and whatever arrived while a batch ran forms the next batch.
+ *
+ * Started as a spare (`--preload=<runtime>`, replica-launcher.ts), it imports that runtime at once and waits for
+ * the load message that makes it some endpoint's replica.
  */
 import stringify from 'safe-stable-stringify';
 import { ModelhostError, type SerializedError } from '../core/errors.ts';
-import type { ModelInfo } from '../core/model.ts';
 import { taskSpec, type TaskId } from '../core/tasks/index.ts';
 import type { LoadedModel } from '../engine/runtime.ts';
 import { loadRuntime } from '../engine/runtimes/index.ts';
@@ -40,8 +42,36 @@ let maxBatchSize = 32;
 let busy = false;
 const queues = new Map<string, Queue>();
 
-async function load(info: ModelInfo): Promise<void> {
+const preload = process.argv.find((a) => a.startsWith('--preload='))?.slice('--preload='.length);
+
+/** What `ps` shows: the command line it was started with, under another name (the spare's argument left room). */
+function rename(replica: string): void {
+  process.title = [process.execPath, process.argv[1], `--replica=${replica}`].join(' ');
+}
+
+// Imported while nobody waits (load() awaits the same import); the launcher hands out only a spare that is done, whose
+// event loop is free to take its load message, and its name, at once.
+if (preload) {
+  loadRuntime(preload).then(
+    () => {
+      rename('(spare, ready)');
+      send({ type: 'spare-ready' });
+    },
+    // A spare that cannot import its runtime could never serve: it ends, and the launcher says so in the log.
+    (e: unknown) => {
+      console.error(`spare replica: cannot import the ${preload} runtime: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    },
+  );
+}
+
+async function load(msg: Extract<ToReplica, { type: 'load' }>): Promise<void> {
+  const info = msg.model;
   const started = performance.now();
+  // A spare's command line named no endpoint: `ps` shows which one it serves from now on.
+  if (preload) rename(msg.id);
+  // Read by the runtime when it creates the model's session (src/engine/runtimes/transformers.ts).
+  process.env.MODELHOST_ORT_THREADS = String(msg.threads);
   try {
     const runtime = await loadRuntime(info.runtime);
     model = await runtime.load(info);
@@ -114,7 +144,7 @@ async function runBatch(queue: Queue, batch: Item[], started: number): Promise<v
 process.on('message', (msg: ToReplica) => {
   if (msg.type === 'load') {
     maxBatchSize = msg.maxBatchSize;
-    void load(msg.model);
+    void load(msg);
   } else if (msg.type === 'run') {
     if (!model) send({ type: 'failed', id: msg.id, error: serialize(new Error('the replica has no model loaded yet')) });
     else enqueue(msg);

@@ -4,7 +4,8 @@ import type { TaskId } from '../core/tasks/index.ts';
 
 /** From modelhost to a replica process (over the IPC channel of `child_process.fork`). */
 export type ToReplica =
-  | { type: 'load'; model: ModelInfo; maxBatchSize: number }
+  /** `id` names the replica (a spare learns it here); `threads` is onnxruntime's intra-op thread count. */
+  | { type: 'load'; id: string; model: ModelInfo; maxBatchSize: number; threads: number }
   | { type: 'run'; id: number; task: TaskId; inputs: unknown[]; params: Record<string, unknown>; stream: boolean };
 
 /** From a replica process back to modelhost. */
@@ -14,4 +15,6 @@ export type FromReplica =
   | { type: 'result'; id: number; outputs: unknown[]; ms: number }
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'event'; id: number; event: unknown }
-  | { type: 'stats'; rssBytes: number };
+  | { type: 'stats'; rssBytes: number }
+  /** A spare (started ahead of need) has imported its runtime and waits for a model. */
+  | { type: 'spare-ready' };

@@ -3,12 +3,13 @@
  * could not load, or went away. Requests in flight on a replica that dies are rejected with `ReplicaLostError`,
  * which says whether the request may safely run again elsewhere (nothing of its answer was sent yet).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { ModelhostError, reviveError, type SerializedError } from '../core/errors.ts';
 import type { ModelInfo } from '../core/model.ts';
 import type { TaskId } from '../core/tasks/index.ts';
+import { REPLICA_NICE, type ReplicaLauncher } from './replica-launcher.ts';
 import type { FromReplica, ToReplica } from './replica-protocol.ts';
 
 export type ReplicaState = 'starting' | 'ready' | 'draining' | 'stopped';
@@ -42,6 +43,8 @@ export interface ReplicaOptions {
   maxBatchSize: number;
   /** Which spec generation this replica runs (rolling updates tell old from new by it). */
   generation: number;
+  /** Where its process comes from (a spare started ahead, or a new one). */
+  launcher: Pick<ReplicaLauncher, 'launch'>;
 }
 
 interface Pending {
@@ -51,9 +54,7 @@ interface Pending {
   sentEvents: boolean;
 }
 
-const REPLICA_NICE = 5;
 const BUSY_REPLICA_NICE = 10;
-const entry = new URL('./replica-entry.mjs', import.meta.url);
 
 export class Replica {
   state: ReplicaState = 'starting';
@@ -72,14 +73,8 @@ export class Replica {
     readonly opts: ReplicaOptions,
     private readonly hooks: ReplicaHooks,
   ) {
-    // The replica's name in its arguments: `ps` shows which endpoint a process serves.
-    this.child = fork(entry, [`--replica=${opts.id}`], {
-      // Not the parent's flags (test runners, inspectors): the entry registers the TypeScript loader itself.
-      execArgv: [],
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, MODELHOST_ORT_THREADS: String(opts.threads), UV_THREADPOOL_SIZE: String(Math.max(1, opts.threads)) },
-    });
+    // The replica's name in its arguments (or, for a spare, its title): `ps` shows which endpoint a process serves.
+    this.child = opts.launcher.launch(opts.model, opts.id);
     // Replicas compute below modelhost's own priority: the process that routes every endpoint's requests must not
     // queue behind one endpoint's saturated model (measured: tests/endpoints/isolation.test.ts).
     this.setNice(REPLICA_NICE);
@@ -93,7 +88,7 @@ export class Replica {
     }));
     // An error event (spawn failure, IPC send on a closed channel) is followed by 'exit' when the process ran.
     this.child.on('error', (e) => this.hooks.log(this, `process error: ${e.message}`));
-    this.post({ type: 'load', model: opts.model, maxBatchSize: opts.maxBatchSize });
+    this.post({ type: 'load', id: opts.id, model: opts.model, maxBatchSize: opts.maxBatchSize, threads: opts.threads });
     this.hooks.log(this, `started (pid ${this.child.pid}, ${opts.threads} thread(s), memory budget ${Math.round(opts.memoryBytes / 1024 ** 2)} MB)`);
   }
 
@@ -145,6 +140,8 @@ export class Replica {
         this.hooks.log(this, `could not load the model: ${msg.error.message}`);
         void this.stop(0);
         return this.hooks.loadFailed(this, revive(msg.error, `Model ${this.opts.model.id} could not be loaded; see the endpoint's logs`));
+      case 'spare-ready':
+        return;
       case 'stats':
         this.rssBytes = msg.rssBytes;
         if (msg.rssBytes > this.opts.memoryBytes) {

@@ -177,6 +177,8 @@ export function needsRoll(a: EndpointSpec, b: EndpointSpec): boolean {
     a.model.task !== b.model.task ||
     a.model.provider !== b.model.provider ||
     JSON.stringify(a.model.env ?? {}) !== JSON.stringify(b.model.env ?? {}) ||
+    // A custom server's command, arguments or environment (model.image.custom) run in new processes.
+    JSON.stringify(a.model.image ?? {}) !== JSON.stringify(b.model.image ?? {}) ||
     a.compute.threads !== b.compute.threads ||
     a.compute.memoryMb !== b.compute.memoryMb
   );

@@ -1,5 +1,6 @@
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { InputError } from '../core/errors.ts';
+import { decodeMp3, decodeOgg, decodeWebm } from './audio/compressed.ts';
 
 /**
  * Audio decoding for audio tasks: request bytes → mono float32 at the rate the model wants.
@@ -19,14 +20,14 @@ export interface DecodedAudio {
 }
 
 export const ACCEPTED_AUDIO_FORMATS =
-  'WAV (PCM 8/16/24/32-bit or float32), FLAC, or raw 16-bit little-endian PCM sent with ' +
+  'WAV (PCM 8/16/24/32-bit or float32), FLAC, MP3, Ogg (Vorbis or Opus), WebM/Opus, or raw 16-bit little-endian PCM sent with ' +
   'Content-Type audio/L16;rate=16000;channels=1 (or audio/pcm, or audio/x-raw-float32 for float32)';
 
 const MIN_RATE = 1000;
 const MAX_RATE = 384_000;
 const MAX_CHANNELS = 32;
 
-/** Decodes WAV, FLAC or raw PCM to mono float32 resampled to `targetRate`. Throws InputError for anything else. */
+/** Decodes WAV, FLAC, MP3, Ogg, WebM or raw PCM to mono float32 resampled to `targetRate`. Throws InputError for anything else. */
 export async function decodeAudio(input: AudioInput, targetRate = 16000): Promise<DecodedAudio> {
   const data = input?.data;
   if (!(data instanceof Uint8Array)) throw new InputError(`Expected audio bytes: send ${ACCEPTED_AUDIO_FORMATS}.`);
@@ -35,6 +36,9 @@ export async function decodeAudio(input: AudioInput, targetRate = 16000): Promis
   let pcm: { channels: Float32Array[]; sampleRate: number };
   if (startsWith(data, 'RIFF') || startsWith(data, 'RIFX') || startsWith(data, 'RF64')) pcm = decodeWav(data);
   else if (startsWith(data, 'fLaC')) pcm = await decodeFlac(data);
+  else if (startsWith(data, 'OggS')) pcm = await decodeOgg(data, HINT);
+  else if (startsWith(data, '\x1a\x45\xdf\xa3')) pcm = await decodeWebm(data, HINT);
+  else if (isMp3(data)) pcm = await decodeMp3(data, HINT);
   else {
     const raw = rawPcmLayout(input.contentType);
     if (!raw) {
@@ -55,6 +59,14 @@ export async function decodeAudio(input: AudioInput, targetRate = 16000): Promis
   };
 }
 
+const HINT = `Send ${ACCEPTED_AUDIO_FORMATS}.`;
+
+/** An ID3 tag, or an MPEG audio frame sync (11 set bits) with layer bits other than 00 (00 is AAC's ADTS). */
+function isMp3(data: Uint8Array): boolean {
+  if (startsWith(data, 'ID3')) return true;
+  return data.length >= 4 && data[0] === 0xff && (data[1]! & 0xe0) === 0xe0 && (data[1]! & 0x06) !== 0;
+}
+
 function startsWith(data: Uint8Array, ascii: string, offset = 0): boolean {
   if (data.length < offset + ascii.length) return false;
   for (let i = 0; i < ascii.length; i++) if (data[offset + i] !== ascii.charCodeAt(i)) return false;
@@ -63,11 +75,8 @@ function startsWith(data: Uint8Array, ascii: string, offset = 0): boolean {
 
 /** Names common formats we do not decode, so the error can say what was received. */
 function sniffUnsupported(data: Uint8Array): string | undefined {
-  if (startsWith(data, 'ID3')) return 'MP3';
-  if (data.length >= 2 && data[0] === 0xff && (data[1]! & 0xe0) === 0xe0) return 'MP3/AAC';
-  if (startsWith(data, 'OggS')) return 'Ogg';
+  if (data.length >= 2 && data[0] === 0xff && (data[1]! & 0xf6) === 0xf0) return 'AAC (ADTS)';
   if (startsWith(data, 'ftyp', 4)) return 'MP4/M4A';
-  if (startsWith(data, '\x1a\x45\xdf\xa3')) return 'WebM/Matroska';
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { InferenceError, reviveError, type SerializedError } from '../core/errors.ts';
+import type { CancelSignal, SchedulerStats } from './generation/index.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
 interface Pending {
@@ -13,7 +14,16 @@ export interface WorkerEvents {
   loadFailed(key: string, error: SerializedError): void;
   /** The thread died: every model it hosted is gone. */
   crashed(keys: string[]): void;
+  /** A model's generation scheduler finished a step. */
+  generationStats?(key: string, stats: SchedulerStats): void;
 }
+
+/**
+ * Compiled (dist/, how modelhost runs), the worker is plain JavaScript. Run from the sources (vitest,
+ * MODELHOST_FROM_SOURCE=1), it starts from an entry that registers tsx first: worker threads start without the
+ * parent's loaders on Node 20.
+ */
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.mjs' : './worker.js', import.meta.url);
 
 /** One worker thread and the requests in flight on it. Respawns itself if the thread dies. */
 export class WorkerHandle {
@@ -33,8 +43,7 @@ export class WorkerHandle {
   }
 
   private spawn(): void {
-    // The entry registers tsx's loader itself: the worker is TypeScript, whatever ran the main thread.
-    this.worker = new Worker(new URL('./worker-entry.mjs', import.meta.url));
+    this.worker = new Worker(WORKER_ENTRY);
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     this.worker.on('error', (e) => this.onInternalError(`worker ${this.index} error: ${e.message}`));
     this.worker.on('exit', (code) => {
@@ -58,6 +67,8 @@ export class WorkerHandle {
         return this.events.loadFailed(msg.key, msg.error);
       case 'event':
         return this.pending.get(msg.id)?.onEvent?.(msg.event);
+      case 'generation-stats':
+        return this.events.generationStats?.(msg.key, msg.stats);
       case 'result': {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
@@ -77,12 +88,17 @@ export class WorkerHandle {
     this.worker.postMessage(msg);
   }
 
-  run(msg: Omit<Extract<ToWorker, { type: 'run' }>, 'id' | 'type'>, onEvent?: (event: unknown) => void): Promise<unknown[]> {
+  /** Runs on the worker; when `signal` aborts, the worker is told to cancel (generation stops at its next step). */
+  run(msg: Omit<Extract<ToWorker, { type: 'run' }>, 'id' | 'type'>, onEvent?: (event: unknown) => void, signal?: CancelSignal): Promise<unknown[]> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const cancel = () => {
+      if (this.pending.has(id)) this.post({ type: 'cancel', id });
+    };
+    signal?.addEventListener('abort', cancel);
+    return new Promise<unknown[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onEvent });
       this.post({ type: 'run', id, ...msg });
-    });
+    }).finally(() => signal?.removeEventListener('abort', cancel));
   }
 
   async close(): Promise<void> {

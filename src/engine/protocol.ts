@@ -1,12 +1,16 @@
 import type { SerializedError } from '../core/errors.ts';
 import type { ModelInfo } from '../core/model.ts';
 import type { TaskId } from '../core/tasks/index.ts';
+import type { SchedulerOptions, SchedulerStats } from './generation/index.ts';
 
 /** Messages from the engine (main thread) to a worker. */
 export type ToWorker =
-  | { type: 'load'; key: string; model: ModelInfo }
+  | { type: 'load'; key: string; model: ModelInfo; generation?: Partial<SchedulerOptions> }
   | { type: 'unload'; key: string }
-  | { type: 'run'; id: number; key: string; task: TaskId; inputs: unknown[]; params: Record<string, unknown>; stream: boolean };
+  /** `concurrent`: not queued behind the model's other runs (generation: the model's scheduler batches them). */
+  | { type: 'run'; id: number; key: string; task: TaskId; inputs: unknown[]; params: Record<string, unknown>; stream: boolean; concurrent?: boolean }
+  /** The caller of run `id` has gone: a generation stops at its next step. */
+  | { type: 'cancel'; id: number };
 
 /** Messages from a worker back to the engine. */
 export type FromWorker =
@@ -14,4 +18,6 @@ export type FromWorker =
   | { type: 'load-failed'; key: string; error: SerializedError }
   | { type: 'result'; id: number; outputs: unknown[]; ms: number }
   | { type: 'failed'; id: number; error: SerializedError }
-  | { type: 'event'; id: number; event: unknown };
+  | { type: 'event'; id: number; event: unknown }
+  /** After each step of a model's generation scheduler. */
+  | { type: 'generation-stats'; key: string; stats: SchedulerStats };

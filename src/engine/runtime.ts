@@ -1,5 +1,11 @@
 import type { ModelInfo } from '../core/model.ts';
 import type { TaskId } from '../core/tasks/index.ts';
+import type { CancelSignal, GenerationContext } from './generation/index.ts';
+
+/** What the engine passes to a load besides the model: generation models get their scheduler's bounds and reporter. */
+export interface LoadOptions {
+  generation?: GenerationContext;
+}
 
 /**
  * A runtime loads one kind of model (transformers.js, fastText, raw ONNX...) and runs batches of inputs.
@@ -8,7 +14,7 @@ import type { TaskId } from '../core/tasks/index.ts';
  */
 export interface Runtime {
   readonly name: string;
-  load(model: ModelInfo): Promise<LoadedModel>;
+  load(model: ModelInfo, options?: LoadOptions): Promise<LoadedModel>;
 }
 
 export interface LoadedModel {
@@ -17,8 +23,9 @@ export interface LoadedModel {
   /**
    * Runs one batch. Every request in `inputs` shares the same `params`; the result has one entry per input,
    * in order. Throw `InputError` (src/core/errors.ts) for input the task cannot take. `emit`, when given (streaming
-   * requests, always a batch of one), receives events as they happen (e.g. each generated token).
+   * requests, always a batch of one), receives events as they happen (e.g. each generated token). `signal` aborts
+   * when the caller has gone (generation tasks stop at their next step).
    */
-  run(task: TaskId, inputs: unknown[], params: Record<string, unknown>, emit?: (event: unknown) => void): Promise<unknown[]>;
+  run(task: TaskId, inputs: unknown[], params: Record<string, unknown>, emit?: (event: unknown) => void, signal?: CancelSignal): Promise<unknown[]>;
   dispose(): Promise<void>;
 }

@@ -1,4 +1,6 @@
-// Worker threads start without the parent's loaders on Node 20, so the TypeScript worker is loaded through tsx here.
+// The worker's entry when modelhost runs from its TypeScript sources (vitest, MODELHOST_FROM_SOURCE=1): worker
+// threads start without the parent's loaders on Node 20, so tsx is registered here. Compiled, pool.ts starts
+// dist/engine/worker.js directly.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -8,6 +8,7 @@ import { ModelhostError, type SerializedError } from '../core/errors.ts';
 import type { LoadedModel } from './runtime.ts';
 import { loadRuntime } from './runtimes/index.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
+import type { SchedulerStats } from './generation/index.ts';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
@@ -15,8 +16,12 @@ if (!port) throw new Error('worker.ts must run in a worker thread');
 interface Hosted {
   model: Promise<LoadedModel>;
   chain: Promise<unknown>;
+  /** Concurrent runs (generation) in flight, by request id: cancelled on unload, awaited before dispose. */
+  concurrent: Map<number, Promise<unknown>>;
 }
 const hosted = new Map<string, Hosted>();
+/** Abort controllers of the runs in flight, by request id (the engine's cancel message names the id). */
+const controllers = new Map<number, AbortController>();
 
 function send(msg: FromWorker): void {
   port!.postMessage(msg);
@@ -33,8 +38,10 @@ port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'load': {
       const started = performance.now();
-      const model = loadRuntime(msg.model.runtime).then((rt) => rt.load(msg.model));
-      hosted.set(msg.key, { model, chain: Promise.resolve() });
+      const key = msg.key;
+      const generation = { options: msg.generation ?? {}, onStats: (stats: SchedulerStats) => send({ type: 'generation-stats', key, stats }) };
+      const model = loadRuntime(msg.model.runtime).then((rt) => rt.load(msg.model, { generation }));
+      hosted.set(msg.key, { model, chain: Promise.resolve(), concurrent: new Map() });
       model.then(
         () => send({ type: 'loaded', key: msg.key, ms: performance.now() - started }),
         (e: unknown) => {
@@ -47,9 +54,17 @@ port.on('message', (msg: ToWorker) => {
     case 'unload': {
       const h = hosted.get(msg.key);
       hosted.delete(msg.key);
-      void h?.chain.then(() => h.model).then((m) => m.dispose()).catch(() => undefined);
+      if (!h) break;
+      for (const id of h.concurrent.keys()) controllers.get(id)?.abort();
+      void Promise.allSettled([h.chain, ...h.concurrent.values()])
+        .then(() => h.model)
+        .then((m) => m.dispose())
+        .catch(() => undefined);
       break;
     }
+    case 'cancel':
+      controllers.get(msg.id)?.abort();
+      break;
     case 'run': {
       const h = hosted.get(msg.key);
       if (!h) {
@@ -57,17 +72,25 @@ port.on('message', (msg: ToWorker) => {
         return;
       }
       const emit = msg.stream ? (event: unknown) => send({ type: 'event', id: msg.id, event }) : undefined;
-      const run = h.chain.then(async () => {
+      const controller = new AbortController();
+      controllers.set(msg.id, controller);
+      const execute = async () => {
         const started = performance.now();
         try {
           const model = await h.model;
-          const outputs = await model.run(msg.task, msg.inputs, msg.params, emit);
+          const outputs = await model.run(msg.task, msg.inputs, msg.params, emit, controller.signal);
           send({ type: 'result', id: msg.id, outputs, ms: performance.now() - started });
         } catch (e) {
           send({ type: 'failed', id: msg.id, error: serialize(e) });
+        } finally {
+          controllers.delete(msg.id);
+          h.concurrent.delete(msg.id);
         }
-      });
-      h.chain = run;
+      };
+      // Generation runs start at once: the model's scheduler interleaves them step by step. Other runs of a model
+      // take turns, so the engine's next batch waits here rather than in the main thread.
+      if (msg.concurrent) h.concurrent.set(msg.id, execute());
+      else h.chain = h.chain.then(execute);
       break;
     }
   }

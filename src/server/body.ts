@@ -25,6 +25,7 @@ export function sniff(data: Uint8Array): 'image' | 'audio' | undefined {
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image';
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return 'audio';
   if (ascii(0, 4) === 'fLaC' || ascii(0, 4) === 'OggS' || ascii(0, 3) === 'ID3') return 'audio';
+  if (data[0] === 0x1a && data[1] === 0x45 && data[2] === 0xdf && data[3] === 0xa3) return 'audio'; // WebM (MediaRecorder)
   if (data[0] === 0xff && ((data[1] ?? 0) & 0xe0) === 0xe0) return 'audio';
   return undefined;
 }

@@ -6,6 +6,7 @@ import type { AccessDeps } from './access.ts';
 import type { ResponseCache } from './cache.ts';
 import type { EndpointManager } from '../endpoints/manager.ts';
 import type { HubFiles } from '../hub/service.ts';
+import type { Predictions } from '../predictions/index.ts';
 
 export interface ServerConfig {
   /** Longest a request is held while its model loads. */
@@ -58,6 +59,8 @@ export interface ServerDeps {
   clusterMetrics?: () => Promise<string>;
   /** In a cluster: provider statistics and failovers over every process (else the router's own are read). */
   providerStats?: (providers: string[]) => Promise<ProviderView>;
+  /** Async predictions (Replicate's API, src/predictions); absent: no /v1/predictions routes. */
+  predictions?: Predictions;
   /** Tokens, limits and usage; absent in unit setups that test routes alone. */
   access?: AccessDeps;
   config: ServerConfig;

@@ -6,6 +6,24 @@ export function isOpenAiRoute(url: string): boolean {
   return /(^|\/)v1\/((chat\/)?completions|embeddings|models)|^\/v1\//.test(url.split('?')[0] ?? '');
 }
 
+/** Replicate's predictions API (src/server/routes/predictions.ts) answers errors as RFC 7807 problem documents. */
+export function isReplicateRoute(url: string): boolean {
+  return /^\/v1\/(?:predictions(?:\/|$)|models\/[^/]+\/[^/]+\/predictions$|deployments\/|webhooks\/|files\/)/.test(url.split('?')[0] ?? '');
+}
+
+const problemTitles: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthenticated',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Invalid input',
+  429: 'Too many requests',
+};
+
 const openAiTypes: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
@@ -44,6 +62,12 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const retry = status === 503 && typeof extra.estimated_time === 'number' ? Math.ceil(extra.estimated_time) : status === 429 ? 1 : undefined;
   // A handler that knows better (a rate limit's window, a provider's hint) has set Retry-After already.
   if (retry !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retry));
+  if (isReplicateRoute(request.url)) {
+    return reply
+      .code(status)
+      .type('application/problem+json')
+      .send({ title: problemTitles[status] ?? (status >= 500 ? 'Internal error' : 'Error'), detail: message, status });
+  }
   reply.code(status).type('application/json; charset=utf-8');
   if (isOpenAiRoute(request.url)) {
     return reply.send({ error: { message, type: openAiTypes[status] ?? 'server_error', code, param: null } });

@@ -3,6 +3,7 @@ import type { ModelInfo } from '../core/model.ts';
 import { taskSpec, tasksServedBy, type EngineRequest, type TaskId, type TaskSpec } from '../core/tasks/index.ts';
 import type { RequestOptions } from './body.ts';
 import type { ServerDeps } from './deps.ts';
+import type { CancelSignal } from '../engine/generation/index.ts';
 
 export function modelTasks(model: ModelInfo): TaskId[] {
   return tasksServedBy(model.pipelineTag);
@@ -48,7 +49,7 @@ export interface InferenceResult {
   computeMs: number;
 }
 
-/** Runs a parsed request: cold-start policy, response cache, engine. */
+/** Runs a parsed request: cold-start policy, response cache, engine. `signal` stops a generation whose caller left. */
 export async function infer(
   deps: ServerDeps,
   model: ModelInfo,
@@ -56,6 +57,7 @@ export async function infer(
   req: EngineRequest,
   options: RequestOptions,
   headers: Record<string, string | string[] | undefined>,
+  signal?: CancelSignal,
 ): Promise<InferenceResult> {
   const useCache = deps.cache.enabled && options.useCache !== false && (spec.cacheable?.(req.params) ?? true);
   const key = useCache ? deps.cache.key(model.id, spec.id, req.items, req.params) : '';
@@ -65,7 +67,7 @@ export async function infer(
   }
   await awaitModel(deps, model, options, headers);
   const started = performance.now();
-  const outputs = await deps.engine.infer(model, spec.id, req.items, req.params);
+  const outputs = await deps.engine.infer(model, spec.id, req.items, req.params, undefined, signal);
   const body = spec.respond(outputs, req);
   if (useCache) deps.cache.set(key, body);
   return { body, cached: false, computeMs: performance.now() - started };

@@ -11,6 +11,7 @@ import { tokenStore } from './tokens.ts';
 import type { Store, StoreOptions } from './types.ts';
 import { usageStore } from './usage.ts';
 import { endpointStore } from './endpoints.ts';
+import { predictionStore } from './predictions.ts';
 
 export type { Store, StoreOptions } from './types.ts';
 
@@ -23,5 +24,5 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     await conn.close().catch(() => undefined);
     throw error;
   }
-  return { kind: conn.kind, tokens: tokenStore(conn), usage: usageStore(conn), endpoints: endpointStore(conn), claimEndpoints: () => conn.claim('endpoints'), close: () => conn.close() };
+  return { kind: conn.kind, tokens: tokenStore(conn), usage: usageStore(conn), endpoints: endpointStore(conn), predictions: predictionStore(conn), claimEndpoints: () => conn.claim('endpoints'), close: () => conn.close() };
 }

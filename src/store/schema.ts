@@ -42,6 +42,64 @@ export interface Database {
   tokens: TokensTable;
   usage: UsageTable;
   endpoints: EndpointsTable;
+  predictions: PredictionsTable;
+  prediction_webhook_attempts: PredictionWebhookAttemptsTable;
+  prediction_files: PredictionFilesTable;
+  prediction_secrets: PredictionSecretsTable;
+}
+
+/** Async predictions (migrations/005_predictions.ts); JSON columns are text. */
+export interface PredictionsTable {
+  id: string;
+  owner: string;
+  token_id: string | null;
+  model: string;
+  version: string;
+  deployment: string | null;
+  input: string;
+  stream: number;
+  status: string;
+  output: string | null;
+  error: string | null;
+  logs: string;
+  metrics: string | null;
+  created_at: number | string;
+  started_at: number | string | null;
+  completed_at: number | string | null;
+  attempt: number;
+  max_attempts: number;
+  instance: string | null;
+  heartbeat_at: number | string | null;
+  cancel_requested: number;
+  webhook: string | null;
+  webhook_events: string;
+  webhook_state: string | null;
+  webhook_next_at: number | string | null;
+  webhook_attempts: number;
+}
+
+export interface PredictionWebhookAttemptsTable {
+  id: Generated<number>;
+  prediction_id: string;
+  event: string;
+  at: number | string;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface PredictionFilesTable {
+  id: string;
+  prediction_id: string;
+  content_type: string;
+  bytes: Uint8Array;
+  created_at: number | string;
+  expires_at: number | string;
+}
+
+export interface PredictionSecretsTable {
+  name: string;
+  value: string;
 }
 
 export interface EndpointsTable {

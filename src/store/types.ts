@@ -2,6 +2,8 @@
  * What the rest of modelhost asks of persistence: tokens and usage records. One implementation over Kysely
  * runs on SQLite (the embedded default) and PostgreSQL (several instances sharing one database).
  */
+import type { PredictionStore } from './predictions.ts';
+
 export type Scope = 'inference' | 'endpoints' | 'admin';
 export const SCOPES: readonly Scope[] = ['inference', 'endpoints', 'admin'];
 
@@ -125,6 +127,8 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly usage: UsageStore;
   readonly endpoints: EndpointStore;
+  /** Async predictions: the durable queue, webhook deliveries, output files (src/store/predictions.ts). */
+  readonly predictions: PredictionStore;
   /** Whether this instance manages dedicated endpoints: on a shared PostgreSQL, only the first one started does. */
   claimEndpoints(): Promise<boolean>;
   close(): Promise<void>;

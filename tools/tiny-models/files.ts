@@ -2,9 +2,9 @@
  * Writing model folders: README model card, `.factory-version` stamp, atomic replacement.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuiltModel, ModelCard, ModelFiles } from './spec.ts';
 
@@ -22,9 +22,12 @@ let sourceHash: string | null = null;
 function factorySourceHash(): string {
   if (sourceHash === null) {
     const here = dirname(fileURLToPath(import.meta.url));
+    // Compiled into dist/tools/tiny-models/ (npm run build), the factory still hashes its TypeScript sources: a stamp
+    // then means the same whether tests (from the sources) or npm start (compiled) wrote the models.
+    const sources = existsSync(join(here, 'files.ts')) ? here : resolve(here, '../../../tools/tiny-models');
     const hash = createHash('sha256');
-    for (const name of readdirSync(here).filter((f) => f.endsWith('.ts') && f !== 'main.ts').sort()) {
-      hash.update(`${name}\n`).update(readFileSync(join(here, name)));
+    for (const name of readdirSync(sources).filter((f) => f.endsWith('.ts') && f !== 'main.ts').sort()) {
+      hash.update(`${name}\n`).update(readFileSync(join(sources, name)));
     }
     sourceHash = hash.digest('hex');
   }

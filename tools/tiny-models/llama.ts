@@ -30,6 +30,8 @@ import type { BuiltModel } from './spec.ts';
 import { EOS_TOKEN, byteBpeFiles, trainByteBpe } from './tokenizer.ts';
 
 const DIMS = { hidden: 48, layers: 2, heads: 4, kvHeads: 2, headDim: 12, intermediate: 96, positions: 1024, merges: 600 };
+/** Sizes of the decoder; the generation bench (perf/generation.ts) builds it larger. */
+export type LlamaDims = typeof DIMS;
 const SEED = 11;
 const RMS_EPS = 1e-5;
 const ROPE_THETA = 10000;
@@ -55,9 +57,9 @@ function project(g: GraphBuilder, x: string, name: string, inDim: number, outDim
 }
 
 /** cos and sin of the rotary angles, [B, 1, S, hd], from position_ids [B, S]: shared by every layer. */
-function rotaryTables(g: GraphBuilder, positionIds: string): { cos: string; sin: string } {
-  const half = DIMS.headDim / 2;
-  const invFreq = Float32Array.from({ length: half }, (_, i) => 1 / ROPE_THETA ** ((2 * i) / DIMS.headDim));
+function rotaryTables(g: GraphBuilder, positionIds: string, headDim: number): { cos: string; sin: string } {
+  const half = headDim / 2;
+  const invFreq = Float32Array.from({ length: half }, (_, i) => 1 / ROPE_THETA ** ((2 * i) / headDim));
   const positions = g.op('Unsqueeze', [g.op('Cast', [positionIds], { to: int(FLOAT) }), g.i64([2])]); // [B,S,1]
   const freqs = g.mul(positions, g.tensor('rotary.inv_freq', [half], invFreq)); // [B,S,hd/2]
   const angles = g.op('Concat', [freqs, freqs], { axis: int(-1) }); // [B,S,hd]
@@ -66,22 +68,22 @@ function rotaryTables(g: GraphBuilder, positionIds: string): { cos: string; sin:
 }
 
 /** x·cos + rotate_half(x)·sin for x [B, heads, S, hd], rotate_half(x) = [-x2, x1]. */
-function rotate(g: GraphBuilder, x: string, rope: { cos: string; sin: string }): string {
-  const half = DIMS.headDim / 2;
+function rotate(g: GraphBuilder, x: string, rope: { cos: string; sin: string; headDim: number }): string {
+  const half = rope.headDim / 2;
   const axis = g.i64([3]);
   const x1 = g.op('Slice', [x, g.i64([0]), g.i64([half]), axis]);
-  const x2 = g.op('Slice', [x, g.i64([half]), g.i64([DIMS.headDim]), axis]);
+  const x2 = g.op('Slice', [x, g.i64([half]), g.i64([rope.headDim]), axis]);
   const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: int(3) });
   return g.add(g.mul(x, rope.cos), g.mul(rotated, rope.sin));
 }
 
 /** [B, S, heads·hd] -> [B, heads, S, hd]. */
-function heads(g: GraphBuilder, x: string, count: number): string {
-  return g.op('Transpose', [g.op('Reshape', [x, g.i64([0, 0, count, DIMS.headDim])])], { perm: ints([0, 2, 1, 3]) });
+function heads(g: GraphBuilder, x: string, shape: { count: number; headDim: number }): string {
+  return g.op('Transpose', [g.op('Reshape', [x, g.i64([0, 0, shape.count, shape.headDim])])], { perm: ints([0, 2, 1, 3]) });
 }
 
-function decoderGraph(vocab: string[], bias: Float32Array): Uint8Array {
-  const { hidden, layers, heads: nh, kvHeads, headDim, intermediate } = DIMS;
+function decoderGraph(vocab: string[], bias: Float32Array, dims: LlamaDims): Uint8Array {
+  const { hidden, layers, heads: nh, kvHeads, headDim, intermediate } = dims;
   const group = nh / kvHeads;
   const g = new GraphBuilder(SEED);
   const inputIds = g.input('input_ids', INT64, ['batch_size', 'sequence_length']);
@@ -93,16 +95,16 @@ function decoderGraph(vocab: string[], bias: Float32Array): Uint8Array {
   });
 
   let x = g.op('Gather', [g.weight('model.embed_tokens.weight', [vocab.length, hidden], 1.0), inputIds]);
-  const rope = rotaryTables(g, positionIds);
+  const rope = { ...rotaryTables(g, positionIds, headDim), headDim };
   const mask = g.op('Unsqueeze', [causalBias(g, inputIds, attentionMask), g.i64([1])]); // [B,1,1,S,T]
   const presents: { key: string; value: string }[] = [];
 
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}`;
     const h = rmsNorm(g, x, `${p}.input_layernorm.weight`, hidden);
-    const q = rotate(g, heads(g, project(g, h, `${p}.self_attn.q_proj.weight`, hidden, nh * headDim), nh), rope);
-    const kNew = rotate(g, heads(g, project(g, h, `${p}.self_attn.k_proj.weight`, hidden, kvHeads * headDim), kvHeads), rope);
-    const vNew = heads(g, project(g, h, `${p}.self_attn.v_proj.weight`, hidden, kvHeads * headDim), kvHeads);
+    const q = rotate(g, heads(g, project(g, h, `${p}.self_attn.q_proj.weight`, hidden, nh * headDim), { count: nh, headDim }), rope);
+    const kNew = rotate(g, heads(g, project(g, h, `${p}.self_attn.k_proj.weight`, hidden, kvHeads * headDim), { count: kvHeads, headDim }), rope);
+    const vNew = heads(g, project(g, h, `${p}.self_attn.v_proj.weight`, hidden, kvHeads * headDim), { count: kvHeads, headDim });
     const k = g.op('Concat', [past[l]!.key, kNew], { axis: int(2) }); // [B,kv,T,hd]
     const v = g.op('Concat', [past[l]!.value, vNew], { axis: int(2) });
     presents.push({ key: k, value: v });
@@ -131,7 +133,16 @@ function decoderGraph(vocab: string[], bias: Float32Array): Uint8Array {
 }
 
 export function buildLlamaChat(): BuiltModel {
-  const trained = trainByteBpe(DIMS.merges);
+  return build(DIMS, 'tiny/llama-chat');
+}
+
+/** The same decoder at other sizes, under another id (the generation bench's model; never a test model). */
+export function buildLlamaSized(id: string, dims: Partial<LlamaDims>): BuiltModel {
+  return build({ ...DIMS, ...dims }, id);
+}
+
+function build(dims: LlamaDims, modelId: string): BuiltModel {
+  const trained = trainByteBpe(dims.merges);
   const vocab = [...trained.vocab.filter((t) => t !== EOS_TOKEN), ...SPECIAL];
   const id = (t: string) => vocab.indexOf(t);
   const stops = [id(END), id(EOM), id(EOT)];
@@ -142,15 +153,15 @@ export function buildLlamaChat(): BuiltModel {
     attention_bias: false,
     bos_token_id: id(BEGIN),
     eos_token_id: stops,
-    head_dim: DIMS.headDim,
+    head_dim: dims.headDim,
     hidden_act: 'silu',
-    hidden_size: DIMS.hidden,
-    intermediate_size: DIMS.intermediate,
-    max_position_embeddings: DIMS.positions,
+    hidden_size: dims.hidden,
+    intermediate_size: dims.intermediate,
+    max_position_embeddings: dims.positions,
     mlp_bias: false,
-    num_attention_heads: DIMS.heads,
-    num_hidden_layers: DIMS.layers,
-    num_key_value_heads: DIMS.kvHeads,
+    num_attention_heads: dims.heads,
+    num_hidden_layers: dims.layers,
+    num_key_value_heads: dims.kvHeads,
     rms_norm_eps: RMS_EPS,
     rope_theta: ROPE_THETA,
     tie_word_embeddings: false,
@@ -159,12 +170,12 @@ export function buildLlamaChat(): BuiltModel {
     vocab_size: vocab.length,
   };
   const summary =
-    `A ${DIMS.layers}-layer Llama-style decoder (hidden ${DIMS.hidden}, ${DIMS.heads} query heads sharing ${DIMS.kvHeads} key/value heads, ` +
-    `head size ${DIMS.headDim}, SwiGLU ${DIMS.intermediate}, RMSNorm, rotary positions, byte-level BPE vocab ${vocab.length}) with random ` +
+    `A ${dims.layers}-layer Llama-style decoder (hidden ${dims.hidden}, ${dims.heads} query heads sharing ${dims.kvHeads} key/value heads, ` +
+    `head size ${dims.headDim}, SwiGLU ${dims.intermediate}, RMSNorm, rotary positions, byte-level BPE vocab ${vocab.length}) with random ` +
     'weights and a KV cache. ONNX inputs: input_ids, attention_mask, position_ids, past_key_values.{i}.key/value; outputs: logits, ' +
     'present.{i}.key/value. Chat: the Llama 3.1 template with tools (JSON {"name", "parameters"} calls); stops at <|eot_id|>, <|eom_id|> or <|end_of_text|>.';
   return {
-    id: 'tiny/llama-chat',
+    id: modelId,
     card: { pipelineTag: 'text-generation', tags: ['llama', 'text-generation', 'conversational', 'onnx', 'tiny', 'test'], summary },
     files: {
       'config.json': config,
@@ -178,7 +189,7 @@ export function buildLlamaChat(): BuiltModel {
         llama3Split: true,
         tokenizerClass: 'PreTrainedTokenizerFast',
       }),
-      'onnx/model.onnx': decoderGraph(vocab, bias),
+      'onnx/model.onnx': decoderGraph(vocab, bias, dims),
     },
   };
 }

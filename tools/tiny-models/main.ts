@@ -1,7 +1,7 @@
 /**
  * CLI: `npm run models:tiny -- [--out ./models] [--force] [--only tiny/gpt2 ...] [--bench ...]`
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { BENCH_DIMS, BENCH_MODEL_ID, TINY_MODEL_IDS, writeBenchModel, writeTinyModels } from './index.ts';
@@ -12,9 +12,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
-async function sizeOf(path: string): Promise<string> {
-  const bytes = (await stat(path)).size;
+function formatSize(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} KB`;
+}
+
+async function sizeOf(path: string): Promise<string> {
+  return formatSize((await stat(path)).size);
+}
+
+/** The ONNX weights of a model folder: one graph for most, an encoder and a decoder for encoder-decoders. */
+async function weightsSize(folder: string): Promise<string> {
+  const onnx = join(folder, 'onnx');
+  const files = (await readdir(onnx)).filter((f) => f.endsWith('.onnx'));
+  const sizes = await Promise.all(files.map(async (f) => (await stat(join(onnx, f))).size));
+  return formatSize(sizes.reduce((a, b) => a + b, 0));
 }
 
 const program = new Command()
@@ -70,8 +81,7 @@ async function run(): Promise<void> {
   const written = await writeTinyModels(outDir, { only: opts.only, force: opts.force });
   const considered = opts.only && opts.only.length > 0 ? opts.only : TINY_MODEL_IDS;
   for (const id of considered) {
-    const model = join(outDir, id, 'onnx/model.onnx');
-    console.log(`${written.includes(id) ? 'wrote  ' : 'current'} ${id} (${await sizeOf(model)})`);
+    console.log(`${written.includes(id) ? 'wrote  ' : 'current'} ${id} (${await weightsSize(join(outDir, id))})`);
   }
   console.log(`${written.length} written, ${considered.length - written.length} already current, in ${outDir}`);
 }

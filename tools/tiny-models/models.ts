@@ -3,9 +3,16 @@
  * Each encoder gets its own seed so the models are not copies of each other.
  */
 import { type EncoderDims, MAX_POSITIONS, TINY_ENCODER, buildEncoderModel } from './bert.ts';
-import { GPT2_STAMP, buildGpt2 } from './gpt2.ts';
+import { GPT2_STAMP, buildGpt2, buildGpt2Chat } from './gpt2.ts';
+import { LLAMA_STAMP, buildLlamaChat } from './llama.ts';
+import { SEQ2SEQ_STAMP, buildBart, buildMarian, buildT5 } from './seq2seq.ts';
 import type { ModelSpec } from './spec.ts';
 import { VIT_STAMP, buildVit } from './vit.ts';
+import { WHISPER_STAMP, buildWhisper } from './whisper.ts';
+import { CLIP_STAMP, buildClip } from './clip.ts';
+import { DPT_STAMP, buildDpt } from './dpt.ts';
+import { VIT_FEATURES_STAMP, buildVitFeatures } from './vit-features.ts';
+import { YOLOS_STAMP, buildYolos } from './yolos.ts';
 
 const NER_LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG', 'B-MISC', 'I-MISC'] as const;
 // MNLI order (as in roberta-large-mnli); the zero-shot pipeline finds them by (lowercased) name.
@@ -119,7 +126,17 @@ export const TINY_MODELS: readonly ModelSpec[] = [
     },
   },
   { id: 'tiny/gpt2', stampKey: GPT2_STAMP, build: buildGpt2 },
+  { id: 'tiny/gpt2-chat', stampKey: `${GPT2_STAMP} chatml`, build: buildGpt2Chat },
+  { id: 'tiny/llama-chat', stampKey: LLAMA_STAMP, build: buildLlamaChat },
   { id: 'tiny/vit', stampKey: VIT_STAMP, build: buildVit },
+  { id: 'tiny/yolos', stampKey: YOLOS_STAMP, build: buildYolos },
+  { id: 'tiny/vit-features', stampKey: VIT_FEATURES_STAMP, build: buildVitFeatures },
+  { id: 'tiny/dpt', stampKey: DPT_STAMP, build: buildDpt },
+  { id: 'tiny/clip', stampKey: CLIP_STAMP, build: buildClip },
+  { id: 'tiny/t5', stampKey: SEQ2SEQ_STAMP, build: buildT5 },
+  { id: 'tiny/bart', stampKey: SEQ2SEQ_STAMP, build: buildBart },
+  { id: 'tiny/marian', stampKey: SEQ2SEQ_STAMP, build: buildMarian },
+  { id: 'tiny/whisper', stampKey: WHISPER_STAMP, build: buildWhisper },
 ];
 
 export const BENCH_MODEL_ID = 'tiny/bert-bench';

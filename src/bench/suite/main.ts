@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: the project's own performance suite. Runs the engine benchmark (bench/engine.ts), the gateway
- * benchmark (bench/gateway.ts) and a cold-start measurement, writes each part's JSON and a summary
- * (`suite-<time>.json`, format in src/bench/result.ts) to bench/results/, and rewrites the summary table in
+ * `npm run bench`: the project's own performance suite. Runs the engine benchmark (perf/engine.ts), the gateway
+ * benchmark (perf/gateway.ts) and a cold-start measurement, writes each part's JSON and a summary
+ * (`suite-<time>.json`, format in src/bench/result.ts) to perf/results/, and rewrites the summary table in
  * docs/benchmarks.md. Quick by default (about two minutes); `--full` runs each benchmark at its own defaults.
  */
 import { spawn } from 'node:child_process';
@@ -32,8 +32,8 @@ function positiveInt(value: string): number {
 const program = new Command()
   .name('npm run bench')
   .description(
-    "The project's performance suite: engine (bench/engine.ts), gateway (bench/gateway.ts) and cold start. Writes bench/results/<part>-<time>.json, " +
-      'bench/results/suite-<time>.json and the summary table in docs/benchmarks.md. Quick by default.',
+    "The project's performance suite: engine (perf/engine.ts), gateway (perf/gateway.ts) and cold start. Writes perf/results/<part>-<time>.json, " +
+      'perf/results/suite-<time>.json and the summary table in docs/benchmarks.md. Quick by default.',
   )
   .option('--full', 'run the engine and gateway benchmarks at their own (long, ~2 min each) defaults instead of --quick', false)
   .option('--only <parts>', `parts to run: ${PARTS.join(',')}`, partList, [...PARTS])
@@ -81,7 +81,7 @@ async function main() {
     try {
       if (part === 'engine' || part === 'gateway') {
         const file = path.join(opts.out, `${part}-${stamp}.json`);
-        await runScript(`bench/${part}.ts`, [...quickArgs, '--json', file]);
+        await runScript(`perf/${part}.ts`, [...quickArgs, '--json', file]);
         files[part] = rel(file);
         const report = JSON.parse(readFileSync(file, 'utf8')) as unknown;
         figures.push(...(part === 'engine' ? engineFigures(report) : gatewayFigures(report)));
@@ -95,7 +95,7 @@ async function main() {
         if (!existsSync(path.join(modelsDir, model))) throw new Error(`${model} is missing from ${modelsDir}: run npm run models:tiny`);
         if (part === 'endpoints') {
           const file = path.join(opts.out, `endpoints-${stamp}.json`);
-          await runScript('bench/endpoints.ts', ['--models-dir', modelsDir, '--model', model, '--rounds', String(opts.coldRounds), '--json-file', file]);
+          await runScript('perf/endpoints.ts', ['--models-dir', modelsDir, '--model', model, '--rounds', String(opts.coldRounds), '--json-file', file]);
           files[part] = rel(file);
           figures.push(...endpointFigures(JSON.parse(readFileSync(file, 'utf8')) as unknown));
           continue;

@@ -1,15 +1,23 @@
+import { automaticSpeechRecognition } from './automatic-speech-recognition.ts';
 import { featureExtraction } from './feature-extraction.ts';
 import { fillMask } from './fill-mask.ts';
 import { imageClassification } from './image-classification.ts';
+import { depthEstimation } from './depth-estimation.ts';
+import { imageFeatureExtraction } from './image-feature-extraction.ts';
+import { objectDetection } from './object-detection.ts';
 import { questionAnswering } from './question-answering.ts';
 import { sentenceSimilarity } from './sentence-similarity.ts';
+import { summarization } from './summarization.ts';
 import type { TaskSpec } from './spec.ts';
 import { textClassification } from './text-classification.ts';
 import { textGeneration } from './text-generation.ts';
+import { isSeq2SeqTask, SEQ2SEQ_TASKS, text2textGeneration } from './text2text-generation.ts';
 import { tokenClassification } from './token-classification.ts';
+import { translation } from './translation.ts';
 import type { TaskId } from './types.ts';
 import { voiceActivityDetection } from './voice-activity-detection.ts';
 import { zeroShotClassification } from './zero-shot-classification.ts';
+import { zeroShotImageClassification } from './zero-shot-image-classification.ts';
 
 export * from './types.ts';
 export * from './spec.ts';
@@ -23,8 +31,16 @@ const specs: TaskSpec[] = [
   featureExtraction,
   sentenceSimilarity,
   textGeneration,
+  text2textGeneration,
+  summarization,
+  translation,
   imageClassification,
+  objectDetection,
+  imageFeatureExtraction,
+  depthEstimation,
+  zeroShotImageClassification,
   voiceActivityDetection,
+  automaticSpeechRecognition,
 ];
 
 const byId = new Map<TaskId, TaskSpec>(specs.map((s) => [s.id, s]));
@@ -43,5 +59,7 @@ export function allTaskSpecs(): readonly TaskSpec[] {
 export function tasksServedBy(pipelineTag: TaskId): TaskId[] {
   if (pipelineTag === 'feature-extraction') return ['feature-extraction', 'sentence-similarity'];
   if (pipelineTag === 'sentence-similarity') return ['sentence-similarity', 'feature-extraction'];
+  // An encoder-decoder answers all three seq2seq tasks; only the answer's key differs.
+  if (isSeq2SeqTask(pipelineTag)) return [pipelineTag, ...SEQ2SEQ_TASKS.filter((t) => t !== pipelineTag)];
   return [pipelineTag];
 }

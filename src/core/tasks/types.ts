@@ -8,8 +8,16 @@ export const TASK_IDS = [
   'feature-extraction',
   'sentence-similarity',
   'text-generation',
+  'text2text-generation',
+  'summarization',
+  'translation',
   'image-classification',
+  'object-detection',
+  'image-feature-extraction',
+  'depth-estimation',
+  'zero-shot-image-classification',
   'voice-activity-detection',
+  'automatic-speech-recognition',
 ] as const;
 
 export type TaskId = (typeof TASK_IDS)[number];

@@ -9,6 +9,8 @@ import { InputError } from '../../core/errors.ts';
 import { templateTakesTools, toolFormatOf } from '../../chat/tool-calls.ts';
 import { isChatItem, type ChatChoiceOutput, type ChatEvent, type ChatItem, type ChatOutput, type ChatParams, type TokenLogprob } from '../../chat/types.ts';
 import { eosIdsOf, generate, type GeneratedStep } from './generate.ts';
+import { generateOnScheduler } from '../generation/chat.ts';
+import { schedulerFor } from '../generation/index.ts';
 import type { SamplingSettings } from './sampling.ts';
 import { contextLength } from '../tasks/text-generation.ts';
 import type { HandlerContext, Tokenizer } from '../tasks/types.ts';
@@ -84,11 +86,10 @@ export async function runChat(ctx: HandlerContext, item: ChatItem, params: ChatP
       if (logprob) logprobs.push(logprob);
       if (step.text || logprob) emit?.({ kind: 'token', choice: index, text: step.text, ...(logprob ? { logprob } : {}) });
     };
-    const out = await generate(
-      ctx.pipe.model,
-      { encoded, maxNewTokens, settings, seed: (params.seed + index) >>> 0, stops: params.stop, eosIds, decode, logprobs: params.logprobs ? params.top_logprobs : false },
-      onStep,
-    );
+    const request = { encoded, maxNewTokens, settings, seed: (params.seed + index) >>> 0, stops: params.stop, eosIds, decode, logprobs: params.logprobs ? params.top_logprobs : false as const };
+    // On the model's continuous-batching scheduler when it has one (src/engine/generation/chat.ts): the same steps.
+    const scheduler = schedulerFor(ctx.pipe, ctx.generation);
+    const out = scheduler ? await generateOnScheduler(scheduler, request, onStep, ctx.signal) : await generate(ctx.pipe.model, request, onStep);
     choices.push({ index, text: out.text, finishReason: out.finishReason, tokens: out.ids.length, ...(params.logprobs ? { logprobs } : {}) });
   }
   // Greedy: the other choices are the first one again (streamed again too, under their own index).

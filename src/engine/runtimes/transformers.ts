@@ -3,16 +3,22 @@ import path from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
 import type { ModelInfo } from '../../core/model.ts';
 import { tasksServedBy, type TaskId } from '../../core/tasks/index.ts';
-import type { LoadedModel, Runtime } from '../runtime.ts';
+import type { LoadOptions, LoadedModel, Runtime } from '../runtime.ts';
+import { automaticSpeechRecognition } from '../tasks/automatic-speech-recognition.ts';
 import { featureExtraction, sentenceSimilarity } from '../tasks/feature-extraction.ts';
 import { fillMask } from '../tasks/fill-mask.ts';
 import { imageClassification } from '../tasks/image-classification.ts';
+import { depthEstimation } from '../tasks/depth-estimation.ts';
+import { imageFeatureExtraction } from '../tasks/image-feature-extraction.ts';
+import { objectDetection } from '../tasks/object-detection.ts';
 import { questionAnswering } from '../tasks/question-answering.ts';
 import { textClassification } from '../tasks/text-classification.ts';
 import { textGeneration } from '../tasks/text-generation.ts';
+import { summarization, text2textGeneration, translation } from '../tasks/text2text-generation.ts';
 import { tokenClassification } from '../tasks/token-classification.ts';
 import type { Pipe, TaskHandler } from '../tasks/types.ts';
 import { zeroShotClassification } from '../tasks/zero-shot-classification.ts';
+import { zeroShotImageClassification } from '../tasks/zero-shot-image-classification.ts';
 
 // Local files only: this runtime never reaches a hub.
 env.allowRemoteModels = false;
@@ -34,12 +40,21 @@ const handlers: Partial<Record<TaskId, TaskHandler>> = {
   'feature-extraction': featureExtraction,
   'sentence-similarity': sentenceSimilarity,
   'text-generation': textGeneration,
+  'text2text-generation': text2textGeneration,
+  summarization,
+  translation,
   'image-classification': imageClassification,
+  'automatic-speech-recognition': automaticSpeechRecognition,
+  'object-detection': objectDetection,
+  'image-feature-extraction': imageFeatureExtraction,
+  'depth-estimation': depthEstimation,
+  'zero-shot-image-classification': zeroShotImageClassification,
 };
 
-/** fp32 weights when present, else the quantized file. */
+/** fp32 weights when present (model.onnx, or an encoder-decoder's encoder_model.onnx), else the quantized files. */
 function dtypeFor(dir: string): 'fp32' | 'q8' {
-  return existsSync(path.join(dir, 'onnx', 'model.onnx')) ? 'fp32' : 'q8';
+  const fp32 = ['model.onnx', 'encoder_model.onnx'].some((f) => existsSync(path.join(dir, 'onnx', f)));
+  return fp32 ? 'fp32' : 'q8';
 }
 
 /**
@@ -56,7 +71,7 @@ let loading: Promise<unknown> = Promise.resolve();
 
 export const transformersRuntime: Runtime = {
   name: 'transformers',
-  async load(model: ModelInfo): Promise<LoadedModel> {
+  async load(model: ModelInfo, options: LoadOptions = {}): Promise<LoadedModel> {
     if (!handlers[model.pipelineTag]) throw new Error(`transformers runtime cannot run task ${model.pipelineTag}`);
     const task = pipelineTask(model.pipelineTag);
     const root = path.dirname(path.dirname(model.dir));
@@ -70,10 +85,10 @@ export const transformersRuntime: Runtime = {
     const tasks = tasksServedBy(model.pipelineTag);
     return {
       tasks,
-      run(runTask, inputs, params, emit) {
+      run(runTask, inputs, params, emit, signal) {
         const handler = handlers[runTask];
         if (!handler || !tasks.includes(runTask)) throw new Error(`model ${model.id} does not serve ${runTask}`);
-        return handler({ pipe, dir: model.dir }, inputs, params, emit);
+        return handler({ pipe, dir: model.dir, ...(options.generation ? { generation: options.generation } : {}), ...(signal ? { signal } : {}) }, inputs, params, emit);
       },
       async dispose() {
         await (pipe as unknown as { dispose?: () => Promise<void> }).dispose?.();

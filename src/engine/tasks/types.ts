@@ -1,3 +1,5 @@
+import type { CancelSignal, GenerationContext } from '../generation/index.ts';
+
 /**
  * The slice of transformers.js objects the task handlers use. transformers.js ships loose JSDoc types;
  * naming what we rely on keeps handlers strictly typed and shows what a runtime upgrade must keep.
@@ -41,6 +43,10 @@ export interface HandlerContext {
   pipe: Pipe;
   /** Model folder, for extra files such as sentence-transformers settings. */
   dir: string;
+  /** Generation tasks: the bounds of the model's scheduler and where it reports (src/engine/generation). */
+  generation?: GenerationContext;
+  /** Aborted when the caller has gone: a generation stops at its next step. */
+  signal?: CancelSignal;
 }
 
 export type TaskHandler = (

@@ -39,6 +39,14 @@ export class RepoCache {
     return `${this.blob(etag)}.incomplete`;
   }
 
+  /**
+   * Where a file fetched in parts grows, holes and all, beside `<etag>.partial.json` (the bytes it holds). A name
+   * of its own: HF tools take an `.incomplete` file's length for the bytes done, which holes would make a lie.
+   */
+  partial(etag: string): string {
+    return `${this.blob(etag)}.partial`;
+  }
+
   /** huggingface_hub's lock folder: `<cache>/.locks/models--org--name/<etag>.lock`. */
   lock(etag: string): string {
     return path.join(this.root, '.locks', path.basename(this.dir), `${etag}.lock`);

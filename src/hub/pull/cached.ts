@@ -18,7 +18,7 @@ export interface CachedModel {
   repoDir: string;
   /** Bytes of complete blobs (partial downloads not counted). */
   sizeBytes: number;
-  /** Bytes of `.incomplete` downloads waiting to be resumed. */
+  /** Bytes of `.incomplete` and `.partial` downloads waiting to be resumed. */
   partialBytes: number;
   /** Snapshots present, with the refs (branches, tags) pointing at each. */
   revisions: { commit: string; refs: string[] }[];
@@ -38,9 +38,11 @@ function blobBytes(repoDir: string): { complete: number; partial: number } {
     // no blobs yet
   }
   for (const name of names) {
-    const size = statSync(path.join(repoDir, 'blobs', name)).size;
-    if (name.endsWith('.incomplete')) partial += size;
-    else complete += size;
+    const st = statSync(path.join(repoDir, 'blobs', name));
+    if (name.endsWith('.incomplete')) partial += st.size;
+    // A file fetched in parts has holes until it is complete: count the blocks it holds, not its length.
+    else if (name.endsWith('.partial')) partial += Math.min(st.size, st.blocks * 512);
+    else if (!name.endsWith('.partial.json') && !name.endsWith('.partial.json.tmp')) complete += st.size;
   }
   return { complete, partial };
 }

@@ -1,5 +1,7 @@
 /**
- * Downloads one file into the cache: resumable, verified, atomic.
+ * Downloads one file into the cache: resumable, verified, atomic. Files from 16 MB up are fetched in parts
+ * over several connections (parts.ts); this module fetches the smaller ones, and any file from a server that
+ * does not answer ranges, in one stream.
  *
  * Bytes grow in `blobs/<etag>.incomplete`, which outlives the process, so a pull killed at any point continues
  * from its length with `Range: bytes=<n>-` (huggingface_hub before 1.18 did the same; hub-protocol.md §4.4). A
@@ -12,39 +14,16 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { RepoCache } from './cache.ts';
-import { networkError, PullError } from './errors.ts';
-import { normalizeEtag, type HubClient, type TreeFile } from './hub-client.ts';
+import { PullError } from './errors.ts';
+import { etagOf, retrying, sizeOf, type FileJob } from './file-job.ts';
+import { normalizeEtag, type TreeFile } from './hub-client.ts';
 import { withLock } from './lock.ts';
 import { digestFor, type Digest } from './hasher.ts';
+import { fetchInParts, IN_PARTS_FROM_BYTES } from './parts.ts';
 
-export interface FileProgress {
-  /** Bytes of this file on disk now (resumed bytes included), and how many of them just arrived. */
-  onBytes(onDisk: number, fresh: number): void;
-}
+export { etagOf, sizeOf, type FileJob, type FileProgress } from './file-job.ts';
 
-/** One file to fetch: where from, where to, whom to tell. */
-export interface FileJob {
-  client: HubClient;
-  cache: RepoCache;
-  sha: string;
-  file: TreeFile;
-  progress: FileProgress;
-  signal?: AbortSignal;
-}
-
-const MAX_ATTEMPTS = 6;
 const WRITE_BUFFER = 8 * 1024 * 1024;
-
-/** The blob name: the LFS sha-256, else the git blob sha-1 (as every HF cache writer names blobs). */
-export function etagOf(file: TreeFile): string {
-  return file.lfs?.oid ?? file.oid;
-}
-
-export function sizeOf(file: TreeFile): number {
-  return file.lfs?.size ?? file.size;
-}
 
 async function fileSize(p: string): Promise<number> {
   try {
@@ -87,30 +66,27 @@ export async function downloadFile(job: FileJob): Promise<number> {
 }
 
 async function fetchBlob(job: FileJob): Promise<number> {
-  const { cache, file, signal } = job;
+  const { cache, file } = job;
   const size = sizeOf(file);
   const partial = cache.incomplete(etagOf(file));
-  const fetched = { bytes: 0 };
   await mkdir(path.dirname(partial), { recursive: true });
-  for (let attempt = 1; ; attempt++) {
+  if (size >= IN_PARTS_FROM_BYTES) {
+    const fetched = await fetchInParts(job);
+    if (fetched !== undefined) return fetched;
+    // The server does not answer ranges: the whole file in one stream.
+  }
+  const fetched = { bytes: 0 };
+  return retrying(job.client.resolveUrl(cache.repo, job.sha, file.path), job.signal, async () => {
     let offset = await fileSize(partial);
     if (offset > size) {
       await rm(partial, { force: true });
       offset = 0;
     }
-    try {
-      const hash = offset < size || size === 0 ? await fetchFrom(job, partial, offset, fetched) : undefined;
-      await verify(file, partial, hash);
-      await rename(partial, cache.blob(etagOf(file)));
-      return fetched.bytes;
-    } catch (e) {
-      // Aborts and disk errors (full, read-only, permissions) are not the network's: no retry, no rewording.
-      if ((e as Error).name === 'AbortError' || signal?.aborted || (e as NodeJS.ErrnoException).syscall) throw e;
-      const error = e instanceof PullError ? e : networkError(job.client.resolveUrl(cache.repo, job.sha, file.path), e);
-      if (!error.retryable || attempt >= MAX_ATTEMPTS) throw error;
-      await sleep(Math.min(200 * 2 ** (attempt - 1), 5000), undefined, { signal });
-    }
-  }
+    const hash = offset < size || size === 0 ? await job.slots.with(() => fetchFrom(job, partial, offset, fetched)) : undefined;
+    await verify(file, partial, hash);
+    await rename(partial, cache.blob(etagOf(file)));
+    return fetched.bytes;
+  });
 }
 
 /** One GET (ranged when `offset` > 0), appended to the partial file; returns the hasher fed with the whole file. */

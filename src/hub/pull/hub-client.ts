@@ -97,14 +97,31 @@ export class HubClient {
     return !!this.opts.token;
   }
 
-  /** GET (or the given method) following up to 5 redirects; the token only goes to the endpoint's origin. */
-  async send(url: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<{ res: Dispatcher.ResponseData; first: Dispatcher.ResponseData['headers'] }> {
+  /** The headers every request to `url` carries; the token only goes to the endpoint's origin. */
+  headersFor(url: string, extra: Record<string, string> = {}): Record<string, string> {
+    const h: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...extra };
+    if (new URL(url).origin === this.origin && this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
+    return h;
+  }
+
+  /** The connection pool of this client (parts fetched over https use it). */
+  get pool(): Dispatcher {
+    return this.dispatcher;
+  }
+
+  /**
+   * GET (or the given method) following up to 5 redirects; the token only goes to the endpoint's origin. `url`
+   * is where the answer came from (after redirects), `first` the headers of the first answer.
+   */
+  async send(
+    url: string,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<{ res: Dispatcher.ResponseData; first: Dispatcher.ResponseData['headers']; url: string }> {
     let current = url;
     let first: Dispatcher.ResponseData['headers'] | undefined;
     for (let hop = 0; hop <= 5; hop++) {
-      const sameOrigin = new URL(current).origin === this.origin;
-      const h: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...headers };
-      if (sameOrigin && this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
+      const h = this.headersFor(current, headers);
       let res: Dispatcher.ResponseData;
       try {
         res = await request(current, { method: 'GET', headers: h, dispatcher: this.dispatcher, signal, highWaterMark: BODY_BUFFER });
@@ -119,7 +136,7 @@ export class HubClient {
         current = new URL(location, current).toString();
         continue;
       }
-      return { res, first };
+      return { res, first, url: current };
     }
     throw new PullError('upstream', `too many redirects from ${url}`);
   }

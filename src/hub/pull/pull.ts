@@ -13,7 +13,7 @@ import { PullError } from './errors.ts';
 import { HubClient, type TreeFile } from './hub-client.ts';
 import { RepoCache } from './cache.ts';
 import { downloadFile, sizeOf } from './download.ts';
-import { runPool } from './pool.ts';
+import { runPool, Slots } from './pool.ts';
 import { selectFiles, type Dtype, type Selection } from './select.ts';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
@@ -61,7 +61,7 @@ export interface PullOptions extends PullTarget, Selection {
   token?: string;
   /** HF cache root (see cache.ts hubCacheDir()). */
   cacheDir: string;
-  /** Files downloaded at once (one connection each). */
+  /** Connections at once: files downloaded at once, a large file taking up to four for its parts. */
   concurrency?: number;
   events?: PullEvents;
   signal?: AbortSignal;
@@ -113,6 +113,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     let skipped = 0;
     // Largest first: the long transfers start at once and small files fill the gaps.
     const order = [...plan.files].sort((a, b) => sizeOf(b) - sizeOf(a));
+    const slots = new Slots(opts.concurrency ?? 8);
     await runPool(order, opts.concurrency ?? 8, async (file) => {
       if (await cache.has(plan.sha, file.path)) {
         skipped++;
@@ -123,6 +124,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
           cache,
           sha: plan.sha,
           file,
+          slots,
           signal: opts.signal,
           progress: { onBytes: (onDisk, fresh) => opts.events?.onBytes?.(file, onDisk, fresh) },
         });

@@ -8,13 +8,16 @@ import { z } from 'zod';
 import { InputError, reviveError } from '../../core/errors.ts';
 import { validate } from '../../core/tasks/index.ts';
 import { generationParams, type GenerationOutput } from '../../core/tasks/text-generation.ts';
+import { isSeq2SeqTask } from '../../core/tasks/text2text-generation.ts';
 import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel, resolveModel } from '../inference.ts';
+import { callerSignal } from '../routed.ts';
 import { openSse, type SseStream } from '../sse.ts';
 import { noteUsage } from '../access.ts';
+import { seq2seqCompletion } from './seq2seq-completion.ts';
 
-const completionBody = z.object({
+export const completionBody = z.object({
   model: z.string().optional(),
   // A list is checked for its length after parsing: inside a union, zod would report only the union's message.
   prompt: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'required: a non-empty string' }),
@@ -34,7 +37,7 @@ const completionBody = z.object({
 });
 
 /** Cuts the text at the first stop sequence (OpenAI leaves the stop sequence out). */
-function cutAtStop(text: string, stops: string[]): string {
+export function cutAtStop(text: string, stops: string[]): string {
   const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
   return Number.isFinite(at) ? text.slice(0, at) : text;
 }
@@ -62,6 +65,9 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
   // With endpointUrl the JS client sends the URL itself as `model`; the URL's model wins.
   const id = urlModel ?? body.model;
   if (!id) throw new InputError('body.model: required (the id of a text-generation model, see GET /v1/models)');
+  // An encoder-decoder answers completions with its text2text-generation output (the JS client's textGeneration).
+  const seq2seq = deps.repository.get(id);
+  if (seq2seq && isSeq2SeqTask(seq2seq.pipelineTag)) return seq2seqCompletion(deps, request, reply, seq2seq, body);
   const { model } = resolveModel(deps, id, 'text-generation');
   const stops = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   // Sampling only when asked for (temperature > 0 or top_p < 1): deterministic by default.
@@ -84,6 +90,8 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
   await awaitModel(deps, model, withHeaderOptions({}, request.headers), request.headers);
   const id_ = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
+  // A caller who leaves stops the generation at its next step (the engine frees its slot in the batch).
+  const signal = callerSignal(reply);
   const finish = (o: GenerationOutput) => (o.finishReason === 'length' ? 'length' : 'stop');
   const usage = (o: GenerationOutput) => ({
     prompt_tokens: o.promptTokens,
@@ -92,7 +100,7 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
   });
 
   if (!body.stream) {
-    const [out] = (await deps.engine.infer(model, 'text-generation', [prompt], params)) as GenerationOutput[];
+    const [out] = (await deps.engine.infer(model, 'text-generation', [prompt], params, undefined, signal)) as GenerationOutput[];
     noteUsage(request, { provider: 'local', model: model.id, task: 'completions', costUsd: 0, inputTokens: out!.promptTokens, outputTokens: out!.tokens.length });
     const text = (body.echo ? prompt : '') + cutAtStop(out!.text, stops);
     return reply.type('application/json; charset=utf-8').send({
@@ -139,7 +147,7 @@ export async function handleCompletion(deps: ServerDeps, request: FastifyRequest
     const [out] = (await deps.engine.infer(model, 'text-generation', [prompt], params, (event) => {
       generated += (event as { token: { text: string } }).token.text;
       flush(false);
-    })) as GenerationOutput[];
+    }, signal)) as GenerationOutput[];
     flush(true);
     noteUsage(request, { provider: 'local', model: model.id, task: 'completions', costUsd: 0, inputTokens: out!.promptTokens, outputTokens: out!.tokens.length });
     const open = stream();

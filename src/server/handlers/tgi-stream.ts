@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { reviveError } from '../../core/errors.ts';
 import type { GenerationOutput } from '../../core/tasks/text-generation.ts';
 import type { ServerDeps } from '../deps.ts';
+import { callerSignal } from '../routed.ts';
 import { openSse, type SseStream } from '../sse.ts';
 
 /**
@@ -22,12 +23,14 @@ export async function streamGeneration(
   const model = deps.repository.get(modelId)!;
   let sse: SseStream | undefined;
   let held: Record<string, unknown> | undefined;
+  // A caller who leaves stops the generation at its next step (the engine frees its slot in the batch).
+  const signal = callerSignal(reply);
   try {
     const [output] = (await deps.engine.infer(model, 'text-generation', items, params, (event) => {
       sse ??= openSse(request, reply);
       if (held) sse.send(held);
       held = { ...(event as object), generated_text: null, details: null };
-    })) as GenerationOutput[];
+    }, signal)) as GenerationOutput[];
     sse ??= openSse(request, reply);
     const full = (params.return_full_text ? output!.prompt : '') + output!.text;
     const details = params.details

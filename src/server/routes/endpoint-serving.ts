@@ -7,10 +7,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelhostError } from '../../core/errors.ts';
 import type { Deployment } from '../../endpoints/deployment.ts';
+import { API_KIND_RULES } from '../../endpoints/custom/api-kinds.ts';
+import { openUpstream, pipeAnswer } from '../../endpoints/custom/forward.ts';
+import { customOf } from '../../endpoints/custom/spec.ts';
 import { AuthError, type Principal } from '../../auth/guard.ts';
 import { meterBody } from '../../auth/metering.ts';
-import { recordCall, type AccessRequest } from '../access.ts';
-import { parseJsonObject } from '../body.ts';
+import { noteUsage, recordCall, type AccessRequest } from '../access.ts';
+import { parseJsonObject, withHeaderOptions } from '../body.ts';
+import { waitBudgetMs } from '../inference.ts';
 import { ResponseCache } from '../cache.ts';
 import type { ServerDeps } from '../deps.ts';
 import { handleChat } from '../handlers/chat.ts';
@@ -87,6 +91,7 @@ export function endpointServingRoutes(deps: ServerDeps) {
     const id = d.activeSpec.model.repository;
     const rest = (request.params['*'] ?? '').split('/').filter(Boolean).join('/');
     if (d.routed) return serveRouted(request, reply, d, id, rest);
+    if (customOf(d.activeSpec)) return serveCustom(request, reply, d, rest);
     const { deps: epDeps, handlers } = forDeployment(d);
     if (rest === '') return handlers.run(request, reply, id, d.activeSpec.model.task as never);
     if (rest.startsWith('pipeline/')) return handlers.byPath(Object.assign(request, { params: { '*': `${id}/${rest}` } }), reply);
@@ -115,6 +120,38 @@ export function endpointServingRoutes(deps: ServerDeps) {
   }
   const globalHandlers = taskHandlers(deps);
 
+  /**
+   * An endpoint running a custom server: the call is forwarded to one of its replicas as the API kind allows, with
+   * the endpoint's limit and lifecycle (a sleeping one wakes; held with X-Scale-Up-Timeout), and usage with the
+   * token counts the answer reports.
+   */
+  async function serveCustom(request: FastifyRequest, reply: FastifyReply, d: Deployment, rest: string) {
+    const custom = customOf(d.activeSpec)!;
+    const rules = API_KIND_RULES[custom.api];
+    if (!rules.allows(request.method, rest)) {
+      throw new ModelhostError('endpoint_not_found', 404, `Endpoint ${d.name} runs a server speaking the ${custom.api} API, which takes ${rules.describe}; not ${request.method} /${rest}.`);
+    }
+    const release = d.admitRouted();
+    reply.raw.once('close', release);
+    const usage = { provider: `endpoint:${d.name}`, model: d.activeSpec.model.repository, task: d.activeSpec.model.task, costUsd: 0 };
+    noteUsage(request, usage);
+    const ctrl = new AbortController();
+    reply.raw.once('close', () => reply.raw.writableFinished || ctrl.abort());
+    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+    const up = await openUpstream(d, {
+      method: request.method,
+      path: `/${rest}${query}`,
+      headers: request.headers,
+      body: request.body as Buffer | undefined,
+      waitMs: waitBudgetMs(forDeployment(d).deps, withHeaderOptions({}, request.headers), request.headers),
+      signal: ctrl.signal,
+    });
+    // From here the answer is the server's, streamed as it comes (errors before this point are ours, in the API's shape).
+    reply.hijack();
+    const extra = { 'x-modelhost-endpoint': d.name, 'x-modelhost-provider': `endpoint:${d.name}`, 'x-request-id': request.id };
+    await pipeAnswer(up, reply.raw, extra, rules, (t) => noteUsage(request, { ...usage, ...t }));
+  }
+
   return async function routes(app: FastifyInstance) {
     if (!deps.endpoints) return;
     // The task handlers name the engine they ran on ('local'); here that engine is the endpoint's replicas.
@@ -130,13 +167,16 @@ export function endpointServingRoutes(deps: ServerDeps) {
     });
     app.post('/endpoints/:name', serve);
     app.post('/endpoints/:name/*', serve);
+    // Other methods reach custom servers whose API takes them (raw, GET /v1/models, TGI's /info); others answer 404.
+    app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url: '/endpoints/:name/*', handler: serve });
     app.get<{ Params: { name: string } }>('/endpoints/:name/health', async (request, reply) => {
       const { deployment: d } = find(request.params.name);
       const ready = d.readyReplica > 0;
       return reply.code(ready ? 200 : 503).send(ready ? { status: 'ok', readyReplica: d.readyReplica } : { error: `Endpoint ${d.name} is ${d.lifecycle}: ${d.message}` });
     });
-    app.get<{ Params: { name: string } }>('/endpoints/:name/v1/models', async (request) => {
+    app.get<{ Params: { name: string } }>('/endpoints/:name/v1/models', async (request, reply) => {
       const { deployment: d, namespace } = find(request.params.name);
+      if (customOf(d.activeSpec)) return serve(Object.assign(request, { params: { name: request.params.name, '*': 'v1/models' } }), reply);
       await checkAccess(request, d, namespace);
       return { object: 'list', data: [{ id: d.activeSpec.model.repository, object: 'model', created: 0, owned_by: namespace }] };
     });

@@ -19,12 +19,13 @@ function caller(request: FastifyRequest): { name: string; owner: string; admin: 
 }
 
 /** A token manages the endpoints of its owner's namespace; the admin scope manages every namespace. */
-function checkNamespace(request: FastifyRequest, namespace: string): { name: string } {
+function checkNamespace(request: FastifyRequest, namespace: string): { name: string; admin: boolean } {
   const c = caller(request);
   if (c.owner !== namespace && !c.admin) {
     throw new ModelhostError('forbidden', 403, `This token belongs to "${c.owner}" and cannot manage endpoints of "${namespace}" (use /api/endpoints/${c.owner}).`);
   }
-  return { name: c.name };
+  // Whether it is an admin decides which server commands it may start (custom endpoints' allow-list).
+  return { name: c.name, admin: c.admin };
 }
 
 export function endpointRoutes(deps: ServerDeps) {

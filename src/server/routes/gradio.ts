@@ -27,6 +27,8 @@ import { exposedHeaders } from '../app.ts';
 import { parseBody } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel, infer, resolveModel } from '../inference.ts';
+import { callerSignal } from '../routed.ts';
+import type { CancelSignal } from '../../engine/generation/index.ts';
 
 const PREFIX = '/gradio_api';
 const HOUR = 3_600_000;
@@ -195,6 +197,7 @@ export function gradioRoutes(deps: ServerDeps) {
     data: unknown[],
     root: string,
     onText?: (delta: string) => void,
+    signal?: CancelSignal,
   ): Promise<{ outputs: unknown[]; seconds: number }> {
     const started = performance.now();
     const call = toTaskCall(task, data, space.parameters);
@@ -221,11 +224,11 @@ export function gradioRoutes(deps: ServerDeps) {
           onText(prefix + text.text);
           prefix = '';
         }
-      })) as GenerationOutput[];
+      }, signal)) as GenerationOutput[];
       computeMs = performance.now() - t0;
       answer = [{ generated_text: (req.params.return_full_text === false ? '' : out!.prompt) + out!.text }];
     } else {
-      const result = await infer(deps, model, spec, req, options, {});
+      const result = await infer(deps, model, spec, req, options, {}, signal);
       answer = result.body;
       computeMs = result.computeMs;
     }
@@ -292,7 +295,7 @@ export function gradioRoutes(deps: ServerDeps) {
           const out = sentFirst ? [[['append', [], delta]]] : [text];
           sentFirst = true;
           emit(job, { msg: 'process_generating', success: true, output: { data: out, is_generating: true }, time_limit: null });
-        } : undefined);
+        } : undefined, job.abort.signal);
         if (job.done) return;
         const duration = (performance.now() - started) / 1000;
         emit(job, { msg: 'process_completed', success: true, output: { data: outputs, is_generating: false, duration, average_duration: duration }, title: null });
@@ -339,7 +342,7 @@ export function gradioRoutes(deps: ServerDeps) {
       const body = bodyOf(request);
       const e = endpoint(space, request.params.api);
       try {
-        const { outputs, seconds } = await execute(request, model, space, e.task, dataOf(body), root);
+        const { outputs, seconds } = await execute(request, model, space, e.task, dataOf(body), root, undefined, callerSignal(reply));
         return { data: outputs, is_generating: false, duration: seconds, average_duration: seconds };
       } catch (err) {
         const error = reviveError(err);

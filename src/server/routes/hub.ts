@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { HubRepoInfo, ModelInfo } from '../../core/model.ts';
-import { validate } from '../../core/tasks/index.ts';
+import { CLIENT_METHODS, catalogEntry } from '../../core/tasks/catalog.ts';
+import { allTaskSpecs, validate } from '../../core/tasks/index.ts';
 import { maySee } from '../../hub/access.ts';
 import { siblings } from '../../hub/entries.ts';
 import { hubErrorHeaders, repoNotFound, revisionNotFound } from '../../hub/errors.ts';
@@ -117,6 +118,20 @@ export function hubRoutes(deps: ServerDeps) {
         .filter((m) => !q.filter || m.tags.includes(q.filter))
         .filter((m) => !search || m.id.toLowerCase().includes(search));
       return models.slice(0, q.limit ?? models.length).map((m) => summary(m, deps));
+    });
+
+    // Every task the engine serves, what it takes and answers (the catalogue README.md's table is written from),
+    // and the public local models that serve it.
+    app.get('/api/tasks', async () => {
+      const models = deps.repository.list().filter((m) => !m.private);
+      return Object.fromEntries(
+        allTaskSpecs().map((spec) => {
+          const entry = catalogEntry(spec.id);
+          const served = models.filter((m) => modelTasks(m).includes(spec.id)).map((m) => m.id);
+          const info = { id: spec.id, modality: spec.modality, inputs: entry?.inputs ?? `${spec.modality}`, parameters: entry?.parameters ?? '', answer: entry?.answer ?? '' };
+          return [spec.id, { ...info, client: CLIENT_METHODS[spec.id] ?? null, batchable: spec.batchable, models: served }];
+        }),
+      );
     });
 
     app.get<{ Params: { '*': string } }>('/api/models/*', async (request) => {

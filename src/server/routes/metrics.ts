@@ -3,6 +3,7 @@ import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefault
 import type { EndpointManager } from '../../endpoints/manager.ts';
 import { COLD_START_BUCKETS_S, LATENCY_BUCKETS_S } from '../../endpoints/stats.ts';
 import type { Router } from '../../router/router.ts';
+import type { SchedulerStats } from '../../engine/generation/index.ts';
 import { providerView, type ProviderView, type ServerDeps } from '../deps.ts';
 
 const circuitValue = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -143,6 +144,56 @@ function endpointMetrics(manager: EndpointManager, registry: Registry) {
   perEndpoint('modelhost_endpoint_replica_seconds_total', 'Replica-seconds run (what an hourly price is billed on)', [], (g, endpoint, d) => g.set({ endpoint }, d.stats.replicaSeconds));
 }
 
+/** Decoder steps hold at most this many sequences by default (--max-batch-size 64); the buckets go one beyond. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
+
+/**
+ * Continuous batching of local generation (src/engine/generation), per model: what its scheduler said after its last
+ * step, read when scraped; the batch size of every step is observed as it happens.
+ */
+function generationMetrics(engine: ServerDeps['engine'], registry: Registry) {
+  if (!engine.generationStats || !engine.onGenerationStep) return;
+  const stats = engine.generationStats.bind(engine);
+  const perModel = (name: string, help: string, pick: (s: SchedulerStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['model'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { model, stats: s } of stats()) this.set({ model }, pick(s));
+      },
+    });
+  perModel('modelhost_generation_active_sequences', 'Generations in the running batch (prefilling or decoding)', (s) => s.active);
+  perModel('modelhost_generation_queued_sequences', 'Generations waiting for room in the batch (sequences, tokens or KV bytes)', (s) => s.queued);
+  perModel('modelhost_generation_tokens_per_second', 'Tokens generated per second over the last 5 seconds', (s) => s.tokensPerSecond);
+  const total = (name: string, help: string, pick: (s: SchedulerStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['model'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { model, stats: s } of stats()) this.inc({ model }, pick(s));
+      },
+    });
+  total('modelhost_generation_tokens_total', 'Tokens generated (rate() gives tokens/s)', (s) => s.tokens);
+  total('modelhost_generation_prompt_tokens_total', 'Prompt tokens prefilled', (s) => s.promptTokens);
+  total('modelhost_generation_steps_total', 'Scheduler steps run', (s) => s.steps);
+  const batch = new Histogram({
+    name: 'modelhost_generation_batch_size',
+    help: 'Sequences in each decoder step',
+    labelNames: ['model'],
+    buckets: BATCH_BUCKETS,
+    registers: [registry],
+  });
+  engine.onGenerationStep((model, s) => {
+    if (s.batch > 0) batch.observe({ model }, s.batch);
+  });
+}
+
 const registries = new WeakMap<ServerDeps, Registry>();
 
 /**
@@ -190,6 +241,7 @@ function registryFor(deps: ServerDeps): Registry {
       this.set(deps.engine.loadedModels().reduce((n, m) => n + m.queued, 0));
     },
   });
+  generationMetrics(deps.engine, registry);
   if (deps.router) {
     // Read once per scrape and shared by the collectors (in a cluster it is asked of the primary).
     let cached: { at: number; view: Promise<ProviderView | undefined> } | undefined;

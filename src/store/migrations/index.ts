@@ -8,12 +8,14 @@ import { tokens } from './001_tokens.ts';
 import { usage } from './002_usage.ts';
 import { endpoints } from './003_endpoints.ts';
 import { usageMedia } from './004_usage_media.ts';
+import { predictions } from './005_predictions.ts';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001_tokens': tokens,
   '002_usage': usage,
   '003_endpoints': endpoints,
   '004_usage_media': usageMedia,
+  '005_predictions': predictions,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -16,11 +16,13 @@ const CLIENT_METHOD: Partial<Record<SpaceTask, string>> = {
   'feature-extraction': 'featureExtraction',
   'sentence-similarity': 'sentenceSimilarity',
   'text-generation': 'textGeneration',
+  summarization: 'summarization',
+  translation: 'translation',
   'image-classification': 'imageClassification',
 };
 
 /** The JSON body of the HF route for a task, built from the current inputs. */
-export function hfBody(task: SpaceTask, v: { text: string; context: string; candidate_labels: string; multi_class: boolean; source_sentence: string; sentences: string[] }): Record<string, unknown> {
+export function hfBody(task: SpaceTask, v: { text: string; context: string; candidate_labels: string; multi_class: boolean; source_sentence: string; sentences: string[]; tgt_lang?: string }): Record<string, unknown> {
   switch (task) {
     case 'question-answering':
       return { inputs: { question: v.text, context: v.context } };
@@ -28,6 +30,8 @@ export function hfBody(task: SpaceTask, v: { text: string; context: string; cand
       return { inputs: v.text, parameters: { candidate_labels: v.candidate_labels, multi_label: v.multi_class } };
     case 'sentence-similarity':
       return { inputs: { source_sentence: v.source_sentence, sentences: v.sentences.filter(Boolean) } };
+    case 'translation':
+      return { inputs: v.text, ...(v.tgt_lang ? { parameters: { tgt_lang: v.tgt_lang } } : {}) };
     default:
       return { inputs: v.text };
   }

@@ -7,6 +7,7 @@ import { EndpointsPage } from './endpoints.tsx';
 import { LogPage } from './log.tsx';
 import { ModelsPage } from './models.tsx';
 import { OverviewPage } from './overview.tsx';
+import { PredictionsPage } from './predictions.tsx';
 import { ProvidersPage } from './providers.tsx';
 import { SignIn } from './sign-in.tsx';
 import { TokensPage } from './tokens.tsx';
@@ -17,6 +18,7 @@ const PAGES = [
   ['overview', 'Overview', OverviewPage],
   ['models', 'Models', ModelsPage],
   ['endpoints', 'Dedicated endpoints', EndpointsPage],
+  ['predictions', 'Predictions', PredictionsPage],
   ['providers', 'Providers', ProvidersPage],
   ['tokens', 'Tokens and tiers', TokensPage],
   ['usage', 'Usage and cost', UsagePage],

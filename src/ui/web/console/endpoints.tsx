@@ -1,6 +1,8 @@
 /**
  * Dedicated endpoints panel (`/admin/endpoints`): the caller's endpoints, refreshed every 5 s, with pause,
- * resume and scale to zero, and for the selected one its replicas over time, metrics and JSON.
+ * resume and scale to zero, and for the selected one its replicas (now and over time), metrics, last log lines
+ * and JSON. A custom server endpoint also shows its command line (its secrets are names only, and redacted from
+ * the logs by the server).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ChartBox } from '../chart.tsx';
@@ -11,10 +13,21 @@ import { hhmm } from './widgets.tsx';
 interface Endpoint {
   name: string;
   type?: string;
-  model?: { repository?: string; task?: string };
+  model?: { repository?: string; task?: string; image?: { custom?: { command?: string; args?: string[]; api?: string } } };
   compute?: { scaling?: { minReplica?: number; maxReplica?: number; scaleToZeroTimeout?: number } };
   status?: { state?: string; message?: string; readyReplica?: number; targetReplica?: number; url?: string; createdAt?: string };
 }
+
+interface ReplicaRow {
+  id: string;
+  state: string;
+  pid: number | null;
+  inFlight: number;
+  rssMb: number;
+  port?: number;
+}
+
+const LOG_TAIL = 50;
 
 export function EndpointsPage() {
   const [namespace, setNamespace] = useState<string>();
@@ -22,7 +35,8 @@ export function EndpointsPage() {
   const [items, setItems] = useState<Endpoint[]>([]);
   const [selected, setSelected] = useState<string>();
   const [history, setHistory] = useState<Record<string, { at: string; ready: number; target: number }[]>>({});
-  const [metrics, setMetrics] = useState<unknown>();
+  const [metrics, setMetrics] = useState<{ replicaList?: ReplicaRow[] } & Record<string, unknown>>();
+  const [logs, setLogs] = useState('');
   const [msg, setMsg] = useState('');
 
   const load = async (ns: string) => {
@@ -58,9 +72,11 @@ export function EndpointsPage() {
   }, [namespace]);
   useEffect(() => {
     if (!namespace || !selected) return;
-    const get = () => api<unknown>(`/api/endpoints/${encodeURIComponent(namespace)}/${encodeURIComponent(selected)}/metrics`).then(setMetrics, (e: Error) => setMetrics({ error: e.message }));
+    const base = `/api/endpoints/${encodeURIComponent(namespace)}/${encodeURIComponent(selected)}`;
+    const get = () => api<typeof metrics>(`${base}/metrics`).then(setMetrics, (e: Error) => setMetrics({ error: e.message }));
     // Refreshed with the list (every 5 s and after each action).
     void get();
+    void api<string>(`${base}/logs?tail=${LOG_TAIL}`).then((t) => setLogs(typeof t === 'string' ? t : ''), (e: Error) => setLogs(`(logs unavailable: ${e.message})`));
   }, [selected, namespace, items]);
   const action = async (name: string, what: 'pause' | 'resume' | 'scale-to-zero') => {
     try {
@@ -131,9 +147,43 @@ export function EndpointsPage() {
         <section aria-labelledby="ep-h">
           <h2 id="ep-h">{sel.name}</h2>
           <p>{sel.status?.message}</p>
+          {sel.model?.image?.custom && (
+            <p data-testid="custom-server">
+              Server ({sel.model.image.custom.api} API): <code>{[sel.model.image.custom.command, ...(sel.model.image.custom.args ?? [])].join(' ')}</code>
+            </p>
+          )}
+          <div class="scroll">
+            <table data-testid="replicas">
+              <caption>Replicas ({metrics?.replicaList?.length ?? 0})</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Replica</th>
+                  <th scope="col">State</th>
+                  <th scope="col" class="num">PID</th>
+                  <th scope="col" class="num">Port</th>
+                  <th scope="col" class="num">In flight</th>
+                  <th scope="col" class="num">Memory (MB)</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(metrics?.replicaList ?? []).map((r) => (
+                  <tr key={r.id}>
+                    <th scope="row">{r.id}</th>
+                    <td>{r.state}</td>
+                    <td class="num">{r.pid ?? ''}</td>
+                    <td class="num">{r.port ?? ''}</td>
+                    <td class="num">{r.inFlight}</td>
+                    <td class="num">{r.rssMb}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <ChartBox id="replicas" title="Replicas over time (sampled while this page is open)" labels={h.map((x) => hhmm(x.at))} series={[{ label: 'Ready', values: h.map((x) => x.ready), kind: 'line' }, { label: 'Target', values: h.map((x) => x.target), kind: 'line' }]} />
           <h3>Metrics</h3>
           <pre class="json" tabIndex={0} aria-label="Metrics JSON">{JSON.stringify(metrics ?? null, null, 2)}</pre>
+          <h3>Logs (last {LOG_TAIL} lines)</h3>
+          <pre class="json" tabIndex={0} aria-label="Endpoint logs" data-testid="endpoint-logs">{logs}</pre>
           <h3>JSON</h3>
           <pre class="json" tabIndex={0} aria-label="Endpoint JSON">{JSON.stringify(sel, null, 2)}</pre>
         </section>
