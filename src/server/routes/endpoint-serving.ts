@@ -148,7 +148,8 @@ export function endpointServingRoutes(deps: ServerDeps) {
     });
     // From here the answer is the server's, streamed as it comes (errors before this point are ours, in the API's shape).
     reply.hijack();
-    const extra = { 'x-modelhost-endpoint': d.name, 'x-modelhost-provider': `endpoint:${d.name}`, 'x-request-id': request.id };
+    // The app's own headers (CORS, request id) go out with the server's.
+    const extra = { ...reply.getHeaders(), 'x-modelhost-endpoint': d.name, 'x-modelhost-provider': `endpoint:${d.name}`, 'x-request-id': request.id };
     await pipeAnswer(up, reply.raw, extra, rules, (t) => noteUsage(request, { ...usage, ...t }));
   }
 
