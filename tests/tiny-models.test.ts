@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH_MODEL_ID, TINY_MODEL_IDS, writeBenchModel, writeTinyModels } from '../tools/tiny-models/index.ts';
 
 let dir = '';
-const SEQ2SEQ = ['tiny/t5', 'tiny/bart', 'tiny/marian'];
+// Encoder-decoders: weights in an encoder and a merged decoder graph rather than one model.onnx.
+const SEQ2SEQ = ['tiny/t5', 'tiny/bart', 'tiny/marian', 'tiny/whisper'];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tiny-models-'));
