@@ -1,6 +1,7 @@
 /**
  * `npm run bench:engine`: how close the served text-classification throughput gets to what onnxruntime alone does
- * on the same model and inputs, with dynamic batching on and off. See perf/README.md.
+ * on the same model and inputs, with dynamic batching on and off; then the same question for object detection
+ * (perf/lib/vision-bench.ts). See perf/README.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { CORPUS } from './lib/corpus.ts';
 import { idleLoop, rotatingBodies, runLoad, type LoadPoint } from './lib/load.ts';
 import { combineRaw, runRaw, type RawResult } from './lib/raw.ts';
 import { startServer, type ServerHandle } from './lib/server.ts';
+import { YOLOS_BENCH_ID, runDetectionBench, type DetectionResult } from './lib/vision-bench.ts';
 import { fmt, table } from './lib/table.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,6 +68,9 @@ interface Options {
   heads: number;
   intermediate?: number;
   out: string;
+  detection: boolean;
+  detectionConcurrency: number[];
+  detectionBatchSizes: number[];
   /** --json: write the result to this file instead of <out>/engine-<timestamp>.json (npm run bench uses it). */
   json?: string;
 }
@@ -75,6 +80,8 @@ const program = new Command()
   .description(
     `Measures ${BENCH_MODEL_ID} (a BERT encoder classifier written to .cache/bench-models at bench time): first onnxruntime ` +
       'alone on pre-tokenized batches (the raw limit), then the server under autocannon with dynamic batching on and off. ' +
+      `Then object detection: ${YOLOS_BENCH_ID} (a YOLOS detector at 224×224, also written at bench time), raw onnxruntime on ` +
+      'prepared pixel_values vs the server fed 640×480 PNGs at --detection-concurrency. ' +
       'Prints tables and PASS/MISS for the targets, and writes JSON to <out>/engine-<timestamp>.json.',
   )
   .option('--duration <s>', 'seconds of load per concurrency point', positiveNumber, 10)
@@ -94,6 +101,9 @@ const program = new Command()
   .option('--layers <n>', 'bench model layers', positiveInt, BENCH_DIMS.layers)
   .option('--heads <n>', 'bench model attention heads (must divide hidden)', positiveInt, BENCH_DIMS.heads)
   .option('--intermediate <n>', 'bench model feed-forward size (default 4 × hidden)', positiveInt)
+  .option('--no-detection', `skip the object-detection part (${YOLOS_BENCH_ID}, a YOLOS detector at 224×224, vs raw onnxruntime)`)
+  .option('--detection-concurrency <list>', 'object detection: concurrent connections to try', intList, [1, 16])
+  .option('--detection-batch-sizes <list>', 'object detection: raw batch sizes', intList, [1, 2, 4, 8, 16])
   .option('--out <dir>', 'folder for the JSON results', path.join(root, 'bench', 'results'))
   .option('--json <file>', 'write the JSON result to this file instead of <out>/engine-<timestamp>.json')
   .addHelpText(
@@ -205,6 +215,26 @@ async function main(): Promise<void> {
     for (const p of served) p.shareOfRaw = p.reqPerSec / limit;
   }
 
+  let detection: DetectionResult | undefined;
+  if (opts.detection) {
+    detection = await runDetectionBench(
+      {
+        serverRoot: path.resolve(opts.serverRoot),
+        benchDir: path.join(root, '.cache', 'bench-models'),
+        concurrency: quick ? [1, 16] : opts.detectionConcurrency,
+        batchSizes: opts.detectionBatchSizes,
+        duration,
+        rawSeconds,
+        rounds,
+        warmup,
+        maxBatchSize: opts.maxBatchSize,
+        serverArgs: opts.serverArgs.split(/\s+/).filter(Boolean),
+      },
+      say,
+      (s) => (current = s),
+    );
+  }
+
   // ---- Report ----
   say('\n== Served (POST /models/tiny/bert-bench, one sentence per request) ==');
   say(
@@ -250,6 +280,18 @@ async function main(): Promise<void> {
     );
   }
 
+  if (detection) {
+    say(`\n== Object detection (POST /models/${YOLOS_BENCH_ID}, one 640×480 PNG per request, base64 JSON, threshold 0.5) ==`);
+    say(
+      table(
+        ['conc', 'req/s', 'P50 ms', 'P99 ms', 'mean batch', '% of raw', 'errors', 'other cores'],
+        detection.served.map((p) => [String(p.concurrency), fmt(p.reqPerSec), fmt(p.latencyMs.p50), fmt(p.latencyMs.p99), fmt(p.meanBatch), `${fmt(100 * p.shareOfRaw, 0)}%`, String(p.errors + p.non2xx), fmt(p.otherCores, 2)]),
+      ),
+    );
+    say('raw onnxruntime on the same file, pixel_values prepared beforehand (mean of the runs before and after):');
+    say(table(['batch', 'images/s', 'ms/batch', 'other cores'], detection.raw.points.map((p) => [String(p.batchSize), fmt(p.itemsPerSec), fmt(p.msPerBatch), fmt(p.otherCores, 2)])));
+  }
+
   say('\n== Summary ==');
   const at = (mode: 'on' | 'off', c: number) => served.find((p) => p.batching === mode && p.concurrency === c);
   const gainAt = concurrency.includes(32) ? 32 : Math.max(...concurrency);
@@ -277,6 +319,14 @@ async function main(): Promise<void> {
       value: share,
       target: TARGET_SHARE_OF_RAW,
       detail: `served ≥ ${100 * TARGET_SHARE_OF_RAW}% of raw at its best batch size`,
+    };
+  }
+  if (detection) {
+    targets.detectionThroughput = {
+      pass: detection.share >= TARGET_SHARE_OF_RAW,
+      value: detection.share,
+      target: TARGET_SHARE_OF_RAW,
+      detail: `object detection served ≥ ${100 * TARGET_SHARE_OF_RAW}% of raw at its best batch size (${fmt(detection.raw.best.itemsPerSec)} images/s at batch ${detection.raw.best.batchSize})`,
     };
   }
   const saturated = served.filter((p) => p.concurrency >= SATURATED_CONCURRENCY);
@@ -327,6 +377,7 @@ async function main(): Promise<void> {
     raw: raw && { sessionOptions: raw.sessionOptions, ortThreadsStarted: raw.ortThreadsStarted, best: raw.best, bestGrouped: raw.bestGrouped, points: raw.points },
     served,
     idleLoop: idle,
+    detection,
     summary: { rawDrift, batchingGain: gain === undefined ? undefined : { concurrency: gainAt, factor: gain }, bestServed, rawLimit: limitPoint, rawPaddedBest: raw?.best, targets },
   };
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);

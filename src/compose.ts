@@ -144,7 +144,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
       maxAttempts: config.predictionAttempts,
       fileTtlMs: config.fileTtl * 1000,
       recordUsage: config.auth !== 'off',
-      webhooks: { allowPrivate: config.webhookAllowPrivate, retryForMs: config.webhookRetryFor * 1000, baseDelayMs: config.webhookRetryBase * 1000 },
+      webhooks: { allowPrivate: config.webhookAllowPrivate, retryForMs: config.webhookRetryFor * 1000, baseDelayMs: config.webhookRetryBase * 1000, maxDelayMs: config.webhookRetryMax * 1000 },
       workers: { staleMs: config.predictionStaleAfter * 1000, heartbeatMs: Math.max(100, (config.predictionStaleAfter * 1000) / 4) },
       ...opts.predictions,
     },

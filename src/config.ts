@@ -71,8 +71,10 @@ export const configSchema = z.object({
   fileTtl: z.coerce.number().min(1).max(30 * 86_400).default(3600),
   /** Predictions: how long a terminal webhook is retried after completion, seconds. */
   webhookRetryFor: z.coerce.number().min(0).max(7 * 86_400).default(3600),
-  /** Predictions: first webhook retry delay, seconds (doubled per attempt, at most 5 minutes). */
+  /** Predictions: first webhook retry delay, seconds (doubled per attempt, up to webhookRetryMax). */
   webhookRetryBase: z.coerce.number().min(0.01).max(300).default(1),
+  /** Predictions: longest wait between two webhook retries, seconds. */
+  webhookRetryMax: z.coerce.number().min(0.01).max(3600).default(300),
   /** Predictions: allow webhooks and input-file URLs on private and loopback addresses. */
   webhookAllowPrivate: bool.default(false),
   /** Predictions running at once per model on one instance. */
@@ -125,6 +127,7 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   fileTtl: 'MODELHOST_FILE_TTL',
   webhookRetryFor: 'MODELHOST_WEBHOOK_RETRY_FOR',
   webhookRetryBase: 'MODELHOST_WEBHOOK_RETRY_BASE',
+  webhookRetryMax: 'MODELHOST_WEBHOOK_RETRY_MAX',
   webhookAllowPrivate: 'MODELHOST_WEBHOOK_ALLOW_PRIVATE',
   predictionConcurrency: 'MODELHOST_PREDICTION_CONCURRENCY',
   predictionAttempts: 'MODELHOST_PREDICTION_ATTEMPTS',

@@ -170,16 +170,16 @@ describe('decodeAudio: bad input is an InputError naming the accepted formats', 
   it('random bytes even with a WAV Content-Type', () =>
     expectInputError(decodeAudio({ data: randomBytes(4000), contentType: 'audio/wav' }), /Unrecognised/));
 
-  it('MP3 with an ID3 tag', () => {
+  it('MP3: an ID3 tag and no frames', () => {
     const data = new Uint8Array(2000);
     data.set(Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'));
-    return expectInputError(decodeAudio({ data, contentType: 'audio/mpeg' }), /MP3 audio is not supported.*WAV/);
+    return expectInputError(decodeAudio({ data, contentType: 'audio/mpeg' }), /Invalid MP3 file \(no audio frames\).*WAV/);
   });
 
-  it('MP3 frame without a tag', () => {
-    const data = new Uint8Array(2000);
+  it('MP3: one frame header whose frame (417 bytes at 128 kbit/s) is cut', () => {
+    const data = new Uint8Array(200);
     data.set([0xff, 0xfb, 0x90, 0x64]);
-    return expectInputError(decodeAudio({ data }), /MP3.*not supported/);
+    return expectInputError(decodeAudio({ data }), /Invalid MP3 file: its last frame needs 217 more bytes \(truncated\)/);
   });
 
   it('Ogg', () => expectInputError(decodeAudio({ data: new Uint8Array(Buffer.from('OggS\x00\x02' + '\x00'.repeat(100))) }), /Ogg/));

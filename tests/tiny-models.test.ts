@@ -11,7 +11,7 @@ import { BENCH_MODEL_ID, TINY_MODEL_IDS, writeBenchModel, writeTinyModels } from
 
 let dir = '';
 // Encoder-decoders: weights in an encoder and a merged decoder graph rather than one model.onnx.
-const SEQ2SEQ = ['tiny/t5', 'tiny/bart', 'tiny/marian', 'tiny/whisper'];
+const SEQ2SEQ = ['tiny/t5', 'tiny/bart', 'tiny/marian', 'tiny/whisper', 'tiny/vit-gpt2'];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tiny-models-'));
@@ -54,7 +54,7 @@ describe('tiny model files', () => {
       const weights = SEQ2SEQ.includes(id) ? ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] : ['onnx/model.onnx'];
       expect(files).toEqual(expect.arrayContaining(['config.json', 'README.md', '.factory-version', ...weights]));
       // Image-only models have an image processor and no tokenizer.
-      if (['tiny/vit', 'tiny/yolos', 'tiny/dpt', 'tiny/vit-features'].includes(id)) expect(files).toContain('preprocessor_config.json');
+      if (['tiny/vit', 'tiny/yolos', 'tiny/dpt', 'tiny/vit-features', 'tiny/segformer'].includes(id)) expect(files).toContain('preprocessor_config.json');
       else expect(files).toEqual(expect.arrayContaining(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']));
       const readme = await readFile(join(dir, id, 'README.md'), 'utf8');
       expect(readme).toMatch(/^---\npipeline_tag: [a-z0-9-]+\nlibrary_name: transformers\.js\nlicense: apache-2\.0\ntags:\n( {2}- .+\n)+---\n/);

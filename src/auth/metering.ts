@@ -22,8 +22,21 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function meterBody(body: Uint8Array | undefined, contentType?: string): Metered {
+/**
+ * A multipart upload already read into a form (OpenAI's audio routes, src/server/handlers/audio-form.ts): the
+ * file part is metered as the file it is, with its own Content-Type; text fields are identifiers and settings.
+ */
+export interface ParsedUpload {
+  file?: { data: Uint8Array; contentType?: string };
+  fields: Record<string, unknown>;
+}
+
+export function meterBody(body: Uint8Array | ParsedUpload | undefined, contentType?: string): Metered {
   const m: Metered = { characters: 0, audioSeconds: 0, megapixels: 0 };
+  if (body && !(body instanceof Uint8Array)) {
+    if (body.file) meterFile(body.file.data, (body.file.contentType ?? '').split(';')[0]!.trim().toLowerCase(), m, body.file.contentType);
+    return m;
+  }
   if (!body || body.length === 0) return m;
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json' || type.endsWith('+json') || looksLikeJson(body, type)) {

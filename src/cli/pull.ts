@@ -26,7 +26,7 @@ export function pullCommand(): Command {
     .option('--include <globs...>', 'take only the files matching these globs (fnmatch: "*" also matches "/"), instead of the runtime files')
     .option('--exclude <globs...>', 'leave out the files matching these globs')
     .option('--all', 'take every file of the repo')
-    .option('--concurrency <n>', 'files downloaded at once', '8')
+    .option('--concurrency <n>', 'connections at once: files, and the parts of files from 16 MB up (up to 4 each)', '8')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',

@@ -474,7 +474,8 @@ export class Deployment implements EngineApi {
   /** Runs on the least busy ready replica, or holds the request until one is ready. */
   private send(h: Held): void {
     let best: AnyReplica | undefined;
-    for (const r of this.replicas) if (r.state === 'ready' && (!best || r.inflight < best.inflight)) best = r;
+    // Engine replicas only: a custom server's replicas are reached by forwarding (custom/forward.ts).
+    for (const r of this.replicas) if (r.state === 'ready' && r instanceof Replica && (!best || r.inflight < best.inflight)) best = r;
     if (!best) return this.hold(h);
     best.run(h.task, h.items, h.params, h.onEvent).then(h.resolve, (e: Error) => {
       if (e instanceof ReplicaLostError && e.retryable && !h.retried) {

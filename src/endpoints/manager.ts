@@ -265,6 +265,10 @@ export class EndpointManager {
     // A new model without a task takes the new model's task.
     const newModel = (update.model as Record<string, unknown> | undefined)?.repository;
     if (newModel !== undefined && (update.model as Record<string, unknown>).task === undefined) next.model.task = this.defaultTask(next.model.repository) ?? next.model.task;
+    if (isCustom(next) !== isCustom(d.spec)) {
+      // Replicas of the two kinds are served differently (engine messages, HTTP forwarding): no rolling between them.
+      throw new ModelhostError('bad_input', 400, `Invalid endpoint: body.model.image: endpoint ${name} ${isCustom(d.spec) ? 'runs a custom server' : 'runs a model'} and cannot switch to ${isCustom(d.spec) ? 'a model' : 'a custom server'}; create another endpoint.`);
+    }
     if (isCustom(next)) checkCustom(next, caller, this.opts.commandAllowList, d.spec);
     else this.checkModel(next);
     entry.row = { ...entry.row, updatedAt: new Date(), updatedBy: caller.name };

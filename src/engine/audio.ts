@@ -171,10 +171,24 @@ async function decodeFlac(data: Uint8Array): Promise<{ channels: Float32Array[];
       const why = decoded.errors[0]?.message ?? 'no audio frames';
       throw new InputError(`Invalid FLAC file (${why}). Send ${ACCEPTED_AUDIO_FORMATS}.`);
     }
+    // The decoder skips frames it cannot read and stops where the bytes stop; STREAMINFO's sample count (0 when
+    // the encoder did not know it) tells a whole file from a cut or damaged one.
+    const declared = flacTotalSamples(data);
+    if (declared > 0 && decoded.samplesDecoded < declared) {
+      throw new InputError(
+        `Invalid FLAC file: it holds ${decoded.samplesDecoded} of the ${declared} samples its header declares (truncated or corrupt). Send ${ACCEPTED_AUDIO_FORMATS}.`,
+      );
+    }
     return { channels: decoded.channelData, sampleRate: decoded.sampleRate };
   } finally {
     decoder.free();
   }
+}
+
+/** STREAMINFO's total samples per channel (36 bits after rate, channels and depth), or 0 when unknown or absent. */
+function flacTotalSamples(data: Uint8Array): number {
+  if (data.length < 26 || (data[4]! & 0x7f) !== 0) return 0;
+  return (data[21]! & 0x0f) * 2 ** 32 + new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(22);
 }
 
 // ---------------------------------------------------------------- raw PCM

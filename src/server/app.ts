@@ -21,6 +21,7 @@ import { gradioRoutes } from './routes/gradio.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { modelPageRoutes } from './routes/model-page.ts';
 import { predictionRoutes } from './routes/predictions.ts';
+import { audioRoutes } from './routes/audio.ts';
 import { RequestLog, registerRequestLog } from '../ui/server/request-log.ts';
 
 export const exposedHeaders = [
@@ -126,5 +127,6 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(consoleRoutes(deps, requestLog));
   await app.register(modelPageRoutes(deps));
   await app.register(predictionRoutes(deps));
+  await app.register(audioRoutes(deps));
   return app;
 }

@@ -77,13 +77,33 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}): Pr
             res.write(chunk);
             await sleep(20);
             res.socket?.destroy();
+            upRes.destroy();
             return;
           }
           for (let i = 0; i < chunk.length; i += 16 * 1024) {
             const slice = chunk.subarray(i, i + 16 * 1024);
             await throttle(slice.length);
             record.bytes += slice.length;
-            if (!res.write(slice)) await new Promise((r) => res.once('drain', r));
+            // A client that went away (killed) never drains: stop sending, which also frees the upstream.
+            if (res.destroyed) {
+              upRes.destroy();
+              return;
+            }
+            if (!res.write(slice) && !res.destroyed) {
+              await new Promise<void>((resolve) => {
+                const done = () => {
+                  res.off('drain', done);
+                  res.off('close', done);
+                  resolve();
+                };
+                res.on('drain', done);
+                res.on('close', done);
+              });
+            }
+            if (res.destroyed) {
+              upRes.destroy();
+              return;
+            }
           }
         }
         res.end();

@@ -13,6 +13,8 @@ import { CLIP_STAMP, buildClip } from './clip.ts';
 import { DPT_STAMP, buildDpt } from './dpt.ts';
 import { VIT_FEATURES_STAMP, buildVitFeatures } from './vit-features.ts';
 import { YOLOS_STAMP, buildYolos } from './yolos.ts';
+import { SEGFORMER_STAMP, buildSegformer } from './segformer.ts';
+import { VIT_GPT2_STAMP, buildVitGpt2 } from './vit-gpt2.ts';
 
 const NER_LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG', 'B-MISC', 'I-MISC'] as const;
 // MNLI order (as in roberta-large-mnli); the zero-shot pipeline finds them by (lowercased) name.
@@ -133,6 +135,8 @@ export const TINY_MODELS: readonly ModelSpec[] = [
   { id: 'tiny/vit-features', stampKey: VIT_FEATURES_STAMP, build: buildVitFeatures },
   { id: 'tiny/dpt', stampKey: DPT_STAMP, build: buildDpt },
   { id: 'tiny/clip', stampKey: CLIP_STAMP, build: buildClip },
+  { id: 'tiny/segformer', stampKey: SEGFORMER_STAMP, build: buildSegformer },
+  { id: 'tiny/vit-gpt2', stampKey: VIT_GPT2_STAMP, build: buildVitGpt2 },
   { id: 'tiny/t5', stampKey: SEQ2SEQ_STAMP, build: buildT5 },
   { id: 'tiny/bart', stampKey: SEQ2SEQ_STAMP, build: buildBart },
   { id: 'tiny/marian', stampKey: SEQ2SEQ_STAMP, build: buildMarian },

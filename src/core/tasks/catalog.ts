@@ -114,6 +114,18 @@ export const TASK_CATALOG: readonly TaskCatalogEntry[] = [
     parameters: '`pool` (false): the pooled output instead of every token\'s state',
     answer: '`number[1][tokens][hidden]` (with `pool`: `number[1][hidden]`), as the transformers.js pipeline',
   },
+  {
+    tasks: ['image-segmentation'],
+    inputs: 'image (raw file or base64)',
+    parameters: '`subtask` (`semantic`; `instance` / `panoptic` are refused for the semantic models served), `threshold` (0.5), `mask_threshold` (0.5), `overlap_mask_area_threshold` (0.8): accepted, read by instance / panoptic post-processing only',
+    answer: '`[{label, mask}]`: one segment per label that wins a pixel, its mask a black-and-white PNG (base64) at the image\'s size; no `score` for semantic models (SegFormer), where the JS client refuses `null`',
+  },
+  {
+    tasks: ['image-to-text'],
+    inputs: 'image (raw file or base64; VisionEncoderDecoder models such as ViT + GPT-2)',
+    parameters: '`max_new_tokens` (default: the model\'s generation config), `generation_parameters` (`max_new_tokens`, `max_length`; wins over the top level). Greedy decoding: `do_sample: true` and `num_beams` > 1 are refused',
+    answer: '`{generated_text}` (the spec\'s object, which @huggingface/inference ≥ 4.13.15 requires; the transformers.js pipeline gives a one-element list)',
+  },
 ];
 
 /** The @huggingface/inference method that calls each task, where the client has one. */
@@ -134,6 +146,8 @@ export const CLIENT_METHODS: Partial<Record<TaskId, string>> = {
   'zero-shot-image-classification': 'zeroShotImageClassification',
   'object-detection': 'objectDetection',
   'image-feature-extraction': 'featureExtraction',
+  'image-segmentation': 'imageSegmentation',
+  'image-to-text': 'imageToText',
 };
 
 /** The catalogue entry of a task, if it has one. */

@@ -4,6 +4,8 @@ import { fillMask } from './fill-mask.ts';
 import { imageClassification } from './image-classification.ts';
 import { depthEstimation } from './depth-estimation.ts';
 import { imageFeatureExtraction } from './image-feature-extraction.ts';
+import { imageSegmentation } from './image-segmentation.ts';
+import { imageToText } from './image-to-text.ts';
 import { objectDetection } from './object-detection.ts';
 import { questionAnswering } from './question-answering.ts';
 import { sentenceSimilarity } from './sentence-similarity.ts';
@@ -39,6 +41,8 @@ const specs: TaskSpec[] = [
   imageFeatureExtraction,
   depthEstimation,
   zeroShotImageClassification,
+  imageSegmentation,
+  imageToText,
   voiceActivityDetection,
   automaticSpeechRecognition,
 ];

@@ -16,6 +16,8 @@ export const TASK_IDS = [
   'image-feature-extraction',
   'depth-estimation',
   'zero-shot-image-classification',
+  'image-segmentation',
+  'image-to-text',
   'voice-activity-detection',
   'automatic-speech-recognition',
 ] as const;

@@ -8,6 +8,7 @@ import { MPEGDecoder } from 'mpg123-decoder';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import { OpusDecoder } from 'opus-decoder';
 import { InputError } from '../../core/errors.ts';
+import { mp3Truncation } from './mp3-frames.ts';
 import { demuxWebm } from './webm.ts';
 
 export interface Pcm {
@@ -32,6 +33,8 @@ function checked(format: string, decoded: Decoded, hint: string): Pcm {
 }
 
 export async function decodeMp3(data: Uint8Array, hint: string): Promise<Pcm> {
+  const cut = mp3Truncation(data);
+  if (cut) throw new InputError(`Invalid MP3 file: ${cut} (truncated). ${hint}`);
   const decoder = new MPEGDecoder();
   try {
     await decoder.ready;

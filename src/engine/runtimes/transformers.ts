@@ -10,6 +10,8 @@ import { fillMask } from '../tasks/fill-mask.ts';
 import { imageClassification } from '../tasks/image-classification.ts';
 import { depthEstimation } from '../tasks/depth-estimation.ts';
 import { imageFeatureExtraction } from '../tasks/image-feature-extraction.ts';
+import { imageSegmentation } from '../tasks/image-segmentation.ts';
+import { imageToText } from '../tasks/image-to-text.ts';
 import { objectDetection } from '../tasks/object-detection.ts';
 import { questionAnswering } from '../tasks/question-answering.ts';
 import { textClassification } from '../tasks/text-classification.ts';
@@ -49,6 +51,8 @@ const handlers: Partial<Record<TaskId, TaskHandler>> = {
   'image-feature-extraction': imageFeatureExtraction,
   'depth-estimation': depthEstimation,
   'zero-shot-image-classification': zeroShotImageClassification,
+  'image-segmentation': imageSegmentation,
+  'image-to-text': imageToText,
 };
 
 /** fp32 weights when present (model.onnx, or an encoder-decoder's encoder_model.onnx), else the quantized files. */

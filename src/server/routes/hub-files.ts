@@ -5,7 +5,8 @@
  * `POST /api/models/{org}/{name}/paths-info/{rev}`. Files are streamed from disk with Range support and never
  * compressed, redirected or buffered. Routes only translate HTTP; src/hub knows repositories and revisions.
  */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { OutgoingHttpHeaders } from 'node:http';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -95,12 +96,55 @@ async function serveFile(hub: HubFiles, deps: ServerDeps, request: FastifyReques
   reply.code(range.kind === 'part' ? 206 : 200).header('content-length', String(Math.max(0, end - start + 1)));
   if (range.kind === 'part') reply.header('content-range', `bytes ${start}-${end}/${size}`);
   if (request.method === 'HEAD' || end < start) return reply.send();
-  return reply.send(pointer ? pointer.subarray(start, end + 1) : bodyStream(entry, start, end));
+  if (pointer) return reply.send(pointer.subarray(start, end + 1));
+  return sendFromDisk(reply, entry, start, end);
 }
 
-/** The bytes from disk, streamed (Fastify pipes with backpressure and destroys the stream when the caller leaves). */
-function bodyStream(entry: HubFile, start: number, end: number) {
-  return createReadStream(entry.abs, { start, end, highWaterMark: 256 * 1024 });
+const SEND_CHUNK = 256 * 1024;
+const SEND_BUFFERS = 3;
+
+/**
+ * The bytes from disk, written to the socket from a few buffers used over and over. fs.ReadStream allocates a
+ * fresh buffer per read; V8 counts them as external memory and runs a full collection every few tens of MB of
+ * them, which in a server whose heap has grown costs more than the sending (profiled on a 214 MB download: two
+ * thirds of the server's CPU, and four times a fresh server's). A buffer is read into again once the socket has
+ * taken its bytes (the write callback), which is also the backpressure. The reply is hijacked: onResponse
+ * hooks still run, onSend hooks do not (their timing headers are left out of file bodies).
+ */
+async function sendFromDisk(reply: FastifyReply, entry: HubFile, start: number, end: number): Promise<void> {
+  const handle = await open(entry.abs, 'r');
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  const free: Buffer[] = Array.from({ length: SEND_BUFFERS }, () => Buffer.allocUnsafe(SEND_CHUNK));
+  let wake: (() => void) | undefined;
+  const woken = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  res.on('close', woken);
+  try {
+    for (let at = start; at <= end; ) {
+      while (free.length === 0 && !res.destroyed) await new Promise<void>((resolve) => (wake = resolve));
+      if (res.destroyed) return;
+      const buffer = free.pop()!;
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(SEND_CHUNK, end + 1 - at), at);
+      if (bytesRead === 0) throw new Error(`${entry.abs} is shorter than its listed size`);
+      at += bytesRead;
+      res.write(buffer.subarray(0, bytesRead), () => {
+        free.push(buffer);
+        woken();
+      });
+    }
+    res.end();
+  } catch (e) {
+    // The status line is sent: a cut connection is all a client can be told.
+    res.destroy(e as Error);
+  } finally {
+    res.off('close', woken);
+    await handle.close();
+  }
 }
 
 /** The absolute URL of the next tree page, on the origin the caller used (clients only follow absolute links). */

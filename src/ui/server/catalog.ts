@@ -25,6 +25,12 @@ export type SpaceTask =
   | 'translation'
   | 'image-classification'
   | 'voice-activity-detection'
+  | 'object-detection'
+  | 'image-segmentation'
+  | 'depth-estimation'
+  | 'zero-shot-image-classification'
+  | 'image-to-text'
+  | 'image-feature-extraction'
   | 'conversational';
 
 /** One example, in the model card's `widget:` vocabulary (hub-docs models-widgets-examples.md). */
@@ -87,6 +93,12 @@ const DEFAULTS: Record<SpaceTask, SpaceExample[]> = {
   'text-generation': [{ example_title: 'Story', text: 'Once upon a time,' }],
   'image-classification': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
   'voice-activity-detection': [{ example_title: 'Speech with a pause', src: '/ui/samples/speech.wav' }],
+  'object-detection': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
+  'image-segmentation': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
+  'depth-estimation': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
+  'zero-shot-image-classification': [{ example_title: 'Sample image', src: '/ui/samples/image.png', candidate_labels: 'cat, dog, car, landscape' }],
+  'image-to-text': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
+  'image-feature-extraction': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
   conversational: [
     { example_title: 'Hello', messages: [{ role: 'user', content: 'Hello! What can you do?' }] },
     { example_title: 'Haiku', messages: [{ role: 'user', content: 'Write a haiku about the sea.' }] },

@@ -70,6 +70,17 @@ export function gradioIO(task: SpaceTask): GradioIO | undefined {
       return { inputs: [{ type: 'image', label: 'Input image', name: 'image' }], outputs: [{ type: 'label', label: 'Classification' }], generator: false };
     case 'voice-activity-detection':
       return { inputs: [{ type: 'audio', label: 'Input audio', name: 'audio' }], outputs: [{ type: 'json', label: 'Speech segments' }], generator: false };
+    // One image in; zero-shot image classification has no Gradio endpoint (its labels would need a second input
+    // that a file call cannot carry), its page and the HF routes serve it.
+    case 'object-detection':
+    case 'image-segmentation':
+    case 'depth-estimation':
+    case 'image-feature-extraction': {
+      const label = { 'object-detection': 'Detected objects', 'image-segmentation': 'Segments', 'depth-estimation': 'Depth', 'image-feature-extraction': 'Features' }[task];
+      return { inputs: [{ type: 'image', label: 'Input image', name: 'image' }], outputs: [{ type: 'json', label }], generator: false };
+    }
+    case 'image-to-text':
+      return { inputs: [{ type: 'image', label: 'Input image', name: 'image' }], outputs: [{ type: 'textbox', label: 'Caption' }], generator: false };
     default:
       return undefined;
   }
@@ -111,6 +122,11 @@ export function toTaskCall(task: SpaceTask, data: unknown[], parameters: Record<
     }
     case 'image-classification':
     case 'voice-activity-detection':
+    case 'object-detection':
+    case 'image-segmentation':
+    case 'depth-estimation':
+    case 'image-feature-extraction':
+    case 'image-to-text':
       return { kind: 'file', ref: data[0] };
     case 'translation': {
       const tgt = typeof data[1] === 'string' && data[1].trim() ? { tgt_lang: data[1].trim() } : {};
@@ -175,6 +191,8 @@ export function toGradioOutputs(task: SpaceTask, answer: unknown, data: unknown[
       if (at < source.length) out.push({ token: source.slice(at), class_or_confidence: null });
       return [out];
     }
+    case 'image-to-text':
+      return [(answer as { generated_text: string }).generated_text];
     case 'text-generation': {
       const a = answer as { generated_text: string }[];
       return [a[0]?.generated_text ?? ''];

@@ -19,6 +19,10 @@ const CLIENT_METHOD: Partial<Record<SpaceTask, string>> = {
   summarization: 'summarization',
   translation: 'translation',
   'image-classification': 'imageClassification',
+  'object-detection': 'objectDetection',
+  'image-segmentation': 'imageSegmentation',
+  'image-to-text': 'imageToText',
+  'zero-shot-image-classification': 'zeroShotImageClassification',
 };
 
 /** The JSON body of the HF route for a task, built from the current inputs. */
@@ -32,6 +36,8 @@ export function hfBody(task: SpaceTask, v: { text: string; context: string; cand
       return { inputs: { source_sentence: v.source_sentence, sentences: v.sentences.filter(Boolean) } };
     case 'translation':
       return { inputs: v.text, ...(v.tgt_lang ? { parameters: { tgt_lang: v.tgt_lang } } : {}) };
+    case 'zero-shot-image-classification':
+      return { inputs: { image: '<base64 of input.png>' }, parameters: { candidate_labels: v.candidate_labels } };
     default:
       return { inputs: v.text };
   }
@@ -47,7 +53,12 @@ function gradioArgs(task: SpaceTask, v: Parameters<typeof hfBody>[1]): string {
       return JSON.stringify([v.source_sentence, v.sentences.filter(Boolean).join('\n')]);
     case 'image-classification':
     case 'voice-activity-detection':
-      return '[handle_file("./input.' + (task === 'image-classification' ? 'png' : 'wav') + '")]';
+    case 'object-detection':
+    case 'image-segmentation':
+    case 'depth-estimation':
+    case 'image-to-text':
+    case 'image-feature-extraction':
+      return '[handle_file("./input.' + (task === 'voice-activity-detection' ? 'wav' : 'png') + '")]';
     default:
       return JSON.stringify([v.text]);
   }
@@ -58,7 +69,7 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
   const url = `${base}/models/${space.id}`;
   const auth = ` \\\n  -H "Authorization: Bearer $MODELHOST_TOKEN"`;
   const out: Snippet[] = [];
-  const binary = task === 'image-classification' || task === 'voice-activity-detection';
+  const binary = task !== 'zero-shot-image-classification' && (task === 'voice-activity-detection' || task.startsWith('image-') || task === 'object-detection' || task === 'depth-estimation');
   if (task === 'conversational') {
     out.push({
       title: 'curl (OpenAI chat API)',
@@ -78,7 +89,7 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
     title: 'curl (Hugging Face Inference API)',
     lang: 'bash',
     code: binary
-      ? `curl -X POST ${path}${auth} \\\n  --data-binary @input.${task === 'image-classification' ? 'png' : 'wav'}`
+      ? `curl -X POST ${path}${auth} \\\n  --data-binary @input.${task === 'voice-activity-detection' ? 'wav' : 'png'}`
       : `curl -X POST ${path}${auth} \\\n  -H 'Content-Type: application/json' \\\n  -d '${JSON.stringify(task === 'text-generation' ? { ...body, parameters: { max_new_tokens: 20 } } : body).replace(/'/g, "'\\''")}'`,
   });
   const method = CLIENT_METHOD[task];
@@ -105,7 +116,8 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
     });
   }
   const apiName = task === space.task ? 'predict' : task.replace(/-/g, '_');
-  if (!space.routed) {
+  // Zero-shot image classification has no Gradio endpoint (see gradio-io.ts).
+  if (!space.routed && task !== 'zero-shot-image-classification') {
     out.push({
       title: '@gradio/client',
       lang: 'js',
@@ -115,7 +127,7 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
       title: 'curl (Gradio call API)',
       lang: 'bash',
       code: binary
-        ? `# upload first, then pass the returned path\ncurl -s -F files=@input.${task === 'image-classification' ? 'png' : 'wav'} ${base}/spaces/${space.id}/gradio_api/upload${auth}`
+        ? `# upload first, then pass the returned path\ncurl -s -F files=@input.${task === 'voice-activity-detection' ? 'wav' : 'png'} ${base}/spaces/${space.id}/gradio_api/upload${auth}`
         : `EVENT_ID=$(curl -s -X POST ${base}/spaces/${space.id}/gradio_api/call/${apiName}${auth} \\\n  -H 'Content-Type: application/json' -d '{"data": ${gradioArgs(task, v).replace(/'/g, "'\\''")}}' | sed 's/.*"event_id":"\\([^"]*\\)".*/\\1/')\ncurl -N ${base}/spaces/${space.id}/gradio_api/call/${apiName}/$EVENT_ID${auth}`,
     });
   }

@@ -2,7 +2,7 @@
  * What a visitor gives a Space page: the form's values (seeded from the URL, so a link carries them, or from an
  * example), a picked file, and the chat so far.
  */
-import type { SpaceExample } from '../../server/catalog.ts';
+import type { SpaceExample, SpaceTask } from '../../server/catalog.ts';
 
 export interface Inputs {
   text: string;
@@ -16,9 +16,11 @@ export interface Inputs {
   top_p: number;
   /** Translation: the target language (tgt_lang), for models that translate into several. */
   tgt_lang: string;
+  /** Object detection: the lowest score a box is shown at (the pipeline's 0.9 by default). */
+  threshold: number;
 }
 
-export const EMPTY: Inputs = { text: '', context: '', candidate_labels: '', multi_class: false, source_sentence: '', sentences: ['', ''], max_new_tokens: 20, temperature: 1, top_p: 1, tgt_lang: '' };
+export const EMPTY: Inputs = { text: '', context: '', candidate_labels: '', multi_class: false, source_sentence: '', sentences: ['', ''], max_new_tokens: 20, temperature: 1, top_p: 1, tgt_lang: '', threshold: 0.9 };
 
 export function fromUrl(): Partial<Inputs> {
   const p = new URLSearchParams(location.search);
@@ -42,6 +44,25 @@ export function fromExample(e: SpaceExample): Partial<Inputs> {
   if (e.sentences) out.sentences = [...e.sentences];
   if (e.messages?.length) out.text = e.messages[e.messages.length - 1]!.content;
   return out;
+}
+
+/** Tasks whose input is one image file. */
+export const IMAGE_TASKS: readonly SpaceTask[] = ['image-classification', 'object-detection', 'image-segmentation', 'depth-estimation', 'zero-shot-image-classification', 'image-to-text', 'image-feature-extraction'];
+
+/** Tasks whose page sends the picked file as the raw request body; the others send it as base64 JSON with parameters. */
+const WITH_PARAMETERS: readonly SpaceTask[] = ['zero-shot-image-classification', 'object-detection'];
+export function sendsRawFile(task: SpaceTask): boolean {
+  return task === 'voice-activity-detection' || (IMAGE_TASKS.includes(task) && !WITH_PARAMETERS.includes(task));
+}
+
+/** A file as a data: URL, which the HF routes take wherever they take base64. */
+export function dataUrlOf(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error('the file could not be read'));
+    reader.readAsDataURL(blob);
+  });
 }
 
 export interface Picked {

@@ -10,7 +10,7 @@ import { hfBody } from '../snippets.ts';
 import { ApiView } from './api-view.tsx';
 import { callModel, modelUrl, type RunResult } from './call.ts';
 import { Header } from './header.tsx';
-import { EMPTY, fromExample, fromUrl, type ChatMessage, type Inputs, type Picked } from './inputs.ts';
+import { EMPTY, IMAGE_TASKS, dataUrlOf, fromExample, fromUrl, sendsRawFile, type ChatMessage, type Inputs, type Picked } from './inputs.ts';
 import { STATE_NAMES, TASK_NAMES } from './names.ts';
 import { OutputPanel } from './output-panel.tsx';
 import { TaskInputs } from './task-inputs.tsx';
@@ -133,10 +133,17 @@ export function SpacePage({ space, embed }: { space: SpaceInfo; embed: boolean }
       if (task === 'conversational') return await runChat(ctrl);
       let body: BodyInit;
       let type = 'application/json';
-      if (task === 'image-classification' || task === 'voice-activity-detection') {
-        if (!file) throw new Error(`Choose ${task === 'image-classification' ? 'an image' : 'an audio file or record one'} first.`);
+      if (task === 'voice-activity-detection' || IMAGE_TASKS.includes(task)) {
+        if (!file) throw new Error(`Choose ${task === 'voice-activity-detection' ? 'an audio file or record one' : 'an image'} first.`);
+      }
+      if (file && sendsRawFile(task)) {
         body = file.blob;
         type = file.blob.type || 'application/octet-stream';
+      } else if (file && task === 'zero-shot-image-classification') {
+        // Labels travel as parameters, so the image goes as base64 JSON (as @huggingface/inference sends it).
+        body = JSON.stringify({ inputs: { image: await dataUrlOf(file.blob) }, parameters: { ...space.parameters, candidate_labels: inputs.candidate_labels } });
+      } else if (file && task === 'object-detection') {
+        body = JSON.stringify({ inputs: await dataUrlOf(file.blob), parameters: { ...space.parameters, threshold: inputs.threshold } });
       } else {
         const b = { ...hfBody(task, inputs) };
         b.parameters = { ...space.parameters, ...(b.parameters as object) };

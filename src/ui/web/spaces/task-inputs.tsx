@@ -14,8 +14,32 @@ export function TaskInputs(props: { task: SpaceTask; inputs: Inputs; set: (p: Pa
     </label>
   );
   switch (task) {
+    case 'object-detection':
+      return (
+        <>
+          <ImageInput file={props.file} onFile={props.setFile} />
+          <label>
+            Threshold (lowest score shown)
+            <input type="number" min={0} max={1} step={0.05} value={inputs.threshold} onInput={(e) => set({ threshold: Math.min(1, Math.max(0, Number((e.target as HTMLInputElement).value) || 0)) })} />
+          </label>
+        </>
+      );
     case 'image-classification':
+    case 'image-segmentation':
+    case 'depth-estimation':
+    case 'image-to-text':
+    case 'image-feature-extraction':
       return <ImageInput file={props.file} onFile={props.setFile} />;
+    case 'zero-shot-image-classification':
+      return (
+        <>
+          <ImageInput file={props.file} onFile={props.setFile} />
+          <label>
+            Possible labels (comma-separated)
+            <input type="text" value={inputs.candidate_labels} onInput={(e) => set({ candidate_labels: (e.target as HTMLInputElement).value })} />
+          </label>
+        </>
+      );
     case 'voice-activity-detection':
       return <AudioInput file={props.file} onFile={props.setFile} />;
     case 'question-answering':

@@ -1,5 +1,6 @@
 /** The output view of each task, over the widgets in ../outputs.tsx. */
 import { Answer, Entities, ScoreTable, Segments, Vector, type Entity, type Scored } from '../outputs.tsx';
+import { Boxes, DepthMap, Masks, type Detection, type MaskSegment } from '../vision-outputs.tsx';
 import type { RunResult } from './call.ts';
 import type { Picked } from './inputs.ts';
 
@@ -56,6 +57,33 @@ export function TaskOutput({ result, file }: { result: RunResult; file?: Picked 
           {first.generated_text ?? first.summary_text ?? first.translation_text ?? ''}
         </p>
       );
+    }
+    case 'object-detection':
+      return file ? <Boxes image={file.url} detections={j as Detection[]} /> : null;
+    case 'image-segmentation':
+      return file ? <Masks image={file.url} segments={j as MaskSegment[]} /> : null;
+    case 'depth-estimation':
+      return file ? <DepthMap image={file.url} depth={(j as { depth: string }).depth} /> : null;
+    case 'zero-shot-image-classification':
+      return (
+        <>
+          {file && <img class="preview small" src={file.url} alt="The classified image" />}
+          <ScoreTable rows={j as Scored[]} caption="Label scores" />
+        </>
+      );
+    case 'image-to-text':
+      return (
+        <>
+          {file && <img class="preview small" src={file.url} alt="The captioned image" />}
+          <p class="generation caption" data-testid="caption">
+            {(j as { generated_text: string }).generated_text}
+          </p>
+        </>
+      );
+    case 'image-feature-extraction': {
+      // [1][tokens][hidden] (or [1][hidden] pooled): the first token's vector, the image's summary in ViT models.
+      const first = (j as unknown[])[0] as number[] | number[][];
+      return <Vector values={(Array.isArray(first[0]) ? first[0] : first) as number[]} />;
     }
     case 'voice-activity-detection':
       return <Segments segments={j as { start: number; end: number; score: number }[]} duration={result.duration ?? 0} />;
