@@ -20,6 +20,15 @@ const ascii = (d: Uint8Array, at: number, text: string) => {
 
 /** Seconds of audio in `data`, or undefined when it is not audio this can recognise. */
 export function audioSeconds(data: Uint8Array, contentType?: string): number | undefined {
+  // Headers come from callers: one that lies about its sizes must read as "unknown length", never throw.
+  try {
+    return readAudioSeconds(data, contentType);
+  } catch {
+    return estimated(data.length);
+  }
+}
+
+function readAudioSeconds(data: Uint8Array, contentType?: string): number | undefined {
   if (data.length < 4) return rawPcmSeconds(data, contentType);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if ((ascii(data, 0, 'RIFF') || ascii(data, 0, 'RF64')) && ascii(data, 8, 'WAVE')) return wavSeconds(data, view);
@@ -50,7 +59,7 @@ function wavSeconds(data: Uint8Array, view: DataView): number | undefined {
   let byteRate = 0;
   for (let pos = 12; pos + 8 <= data.length; ) {
     const size = view.getUint32(pos + 4, true);
-    if (ascii(data, pos, 'fmt ') && pos + 16 <= data.length) byteRate = view.getUint32(pos + 16, true);
+    if (ascii(data, pos, 'fmt ') && pos + 20 <= data.length) byteRate = view.getUint32(pos + 16, true);
     if (ascii(data, pos, 'data')) {
       // A streaming writer's 0 / 0xFFFFFFFF, or a size past the end, mean "what is there".
       const present = data.length - (pos + 8);

@@ -90,7 +90,15 @@ function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, pr
   const admitted = (admission: Admission) => {
     rateHeaders(reply, admission.rate);
     // 'close' fires for every answer, streamed (hijacked) ones included, and when the caller leaves.
+    // Nothing thrown here may escape: a listener's exception would take the whole process down.
     reply.raw.once('close', () => {
+      try {
+        settleAndRecord();
+      } catch (e) {
+        request.log.error({ err: e }, 'could not record the usage of a call');
+      }
+    });
+    const settleAndRecord = () => {
       const used = request.callUsage;
       const reported = (used?.inputTokens ?? 0) + (used?.outputTokens ?? 0);
       if (admission !== NOTHING_TO_SETTLE) {
@@ -98,7 +106,7 @@ function admit(deps: AccessDeps, request: AccessRequest, reply: FastifyReply, pr
         void admission.settle({ units: actualUnits, costUsd: used?.costUsd ?? 0 }).catch(() => undefined);
       }
       recordCall(deps, request, reply.raw.statusCode, principal, weigh());
-    });
+    };
     done();
   };
   // A tier without limits has nothing to take or settle.

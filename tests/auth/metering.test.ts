@@ -78,6 +78,25 @@ describe('audio length from headers', () => {
     expect(audioSeconds(mp3Cbr(100))).toBeCloseTo((100 * 417 * 8) / 128_000, 9);
   });
 
+  it('never throws on a cut-off or lying header: every prefix of every fixture reads as a length or nothing', () => {
+    const files = ['speech-16k-mono.wav', 'speech-16k-mono.flac', 'speech-22k-mono.ogg', 'speech-44k-stereo.mp3', 'speech-48k-mono.opus', 'speech-48k-stereo.webm'];
+    let checked = 0;
+    for (const name of files) {
+      const whole = fixtureBytes(name);
+      for (let end = 0; end <= Math.min(whole.length, 400); end++) {
+        const seconds = audioSeconds(whole.subarray(0, end));
+        expect(seconds === undefined || (Number.isFinite(seconds) && seconds >= 0), `${name}[0..${end}] gave ${seconds}`).toBe(true);
+        checked++;
+      }
+    }
+    // A WAV whose fmt chunk claims to run past the end of the body (the shape that once crashed the server).
+    const liar = new Uint8Array(36);
+    liar.set(new TextEncoder().encode('RIFF\0\0\0\0WAVEfmt '));
+    new DataView(liar.buffer).setUint32(16, 0xfffffff0, true);
+    expect(() => audioSeconds(liar)).not.toThrow();
+    expect(checked).toBeGreaterThan(1000);
+  });
+
   it('estimates a WebM without a readable length from its size, at the stated rate', () => {
     const webm = new Uint8Array(48_000);
     webm.set([0x1a, 0x45, 0xdf, 0xa3]);

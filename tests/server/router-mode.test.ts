@@ -41,6 +41,6 @@ describe('@huggingface/inference in router mode (provider hf-inference)', () => 
 
   it('reports an unknown model with the server message', async () => {
     const error = await client.textClassification({ model: 'nobody/nothing', inputs: 'hi' }).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/nobody\/nothing does not exist/);
+    expect((error as Error).message).toMatch(/nobody\/nothing not found/);
   });
 });

@@ -114,18 +114,18 @@ describe.each(BACKENDS)('store on $name', ({ kind, create, query }) => {
       const store = await open();
       expect(store.kind).toBe(kind);
       const names = async () => (await query(database.url, 'select name from kysely_migration order by name')).map((r) => r.name);
-      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints', '004_usage_media']);
+      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints', '004_usage_media', '005_predictions']);
       await store.tokens.create(token(1));
       await store.close();
       const again = await open();
-      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints', '004_usage_media']);
+      expect(await names()).toEqual(['001_tokens', '002_usage', '003_endpoints', '004_usage_media', '005_predictions']);
       expect(await again.tokens.count()).toBe(1);
     });
 
     it('lets two instances start at once on a new database; the schema is applied by one', async () => {
       const [a, b] = await Promise.all([open(), open()]);
       const rows = await query(database.url, 'select name from kysely_migration');
-      expect(rows).toHaveLength(4);
+      expect(rows).toHaveLength(5);
       await a!.tokens.create(token(1));
       expect(await b!.tokens.count()).toBe(1);
     });
