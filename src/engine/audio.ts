@@ -1,4 +1,3 @@
-import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { InputError } from '../core/errors.ts';
 import { decodeMp3, decodeOgg, decodeWebm } from './audio/compressed.ts';
 
@@ -163,6 +162,8 @@ const FLAC_TAIL_PADDING = 16;
 async function decodeFlac(data: Uint8Array): Promise<{ channels: Float32Array[]; sampleRate: number }> {
   const padded = new Uint8Array(data.length + FLAC_TAIL_PADDING);
   padded.set(data);
+  // Imported on first use: the WebAssembly decoders cost every process (replicas too) start-up time otherwise.
+  const { FLACDecoder } = await import('@wasm-audio-decoders/flac');
   const decoder = new FLACDecoder();
   try {
     await decoder.ready;

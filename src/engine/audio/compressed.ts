@@ -1,12 +1,9 @@
 /**
  * Compressed formats, decoded in-process by the @wasm-audio-decoders family (WebAssembly builds of libmpg123,
  * libvorbis and libopus): MP3, Ogg Vorbis, Ogg Opus, and WebM/Opus (demuxed by ./webm.ts). A file that yields no
- * audio, or stops with a decoder error, is a 400 naming the format.
+ * audio, or stops with a decoder error, is a 400 naming the format. Each decoder is imported on first use, so that
+ * processes which never see that format (replicas, the CLI) do not pay its WebAssembly start-up.
  */
-import { OggVorbisDecoder } from '@wasm-audio-decoders/ogg-vorbis';
-import { MPEGDecoder } from 'mpg123-decoder';
-import { OggOpusDecoder } from 'ogg-opus-decoder';
-import { OpusDecoder } from 'opus-decoder';
 import { InputError } from '../../core/errors.ts';
 import { mp3Truncation } from './mp3-frames.ts';
 import { demuxWebm } from './webm.ts';
@@ -35,6 +32,7 @@ function checked(format: string, decoded: Decoded, hint: string): Pcm {
 export async function decodeMp3(data: Uint8Array, hint: string): Promise<Pcm> {
   const cut = mp3Truncation(data);
   if (cut) throw new InputError(`Invalid MP3 file: ${cut} (truncated). ${hint}`);
+  const { MPEGDecoder } = await import('mpg123-decoder');
   const decoder = new MPEGDecoder();
   try {
     await decoder.ready;
@@ -69,6 +67,7 @@ export async function decodeOgg(data: Uint8Array, hint: string): Promise<Pcm> {
   checkOggComplete(data, hint);
   const head = new TextDecoder('latin1').decode(data.subarray(0, 64));
   if (head.includes('OpusHead')) {
+    const { OggOpusDecoder } = await import('ogg-opus-decoder');
     const decoder = new OggOpusDecoder();
     try {
       await decoder.ready;
@@ -78,6 +77,7 @@ export async function decodeOgg(data: Uint8Array, hint: string): Promise<Pcm> {
     }
   }
   if (head.includes('\x01vorbis')) {
+    const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
     const decoder = new OggVorbisDecoder();
     try {
       await decoder.ready;
@@ -100,6 +100,7 @@ export async function decodeWebm(data: Uint8Array, hint: string): Promise<Pcm> {
   if (webm.codec !== 'A_OPUS') throw new InputError(`Unsupported WebM audio codec ${webm.codec || '(none)'}: WebM is decoded when it carries Opus. ${hint}`);
   const head = opusHead(webm.codecPrivate);
   const channels = Math.min(2, head.channels ?? webm.channels);
+  const { OpusDecoder } = await import('opus-decoder');
   const decoder = new OpusDecoder({ channels, preSkip: head.preSkip ?? 0 });
   try {
     await decoder.ready;
