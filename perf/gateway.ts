@@ -117,7 +117,7 @@ const program = new Command()
     'auto',
   )
   .option('--server-root <dir>', 'run modelhost from another checkout (its bin/modelhost.js), to compare versions', root)
-  .option('--out <dir>', 'folder for the JSON results', path.join(root, 'bench', 'results'))
+  .option('--out <dir>', 'folder for the JSON results', path.join(root, 'perf', 'results'))
   .option('--json <file>', 'write the JSON result to this file instead of <out>/gateway-<timestamp>.json')
   .addHelpText(
     'after',
