@@ -1,7 +1,8 @@
 /**
  * `npm run bench:engine`: how close the served text-classification throughput gets to what onnxruntime alone does
  * on the same model and inputs, with dynamic batching on and off; then the same question for object detection
- * (perf/lib/vision-bench.ts). See perf/README.md.
+ * (perf/lib/vision-bench.ts) and speech recognition with its real-time factor (perf/lib/asr-bench.ts). `--only` picks
+ * parts. See perf/README.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import { idleLoop, rotatingBodies, runLoad, type LoadPoint } from './lib/load.ts
 import { combineRaw, runRaw, type RawResult } from './lib/raw.ts';
 import { startServer, type ServerHandle } from './lib/server.ts';
 import { YOLOS_BENCH_ID, runDetectionBench, type DetectionResult } from './lib/vision-bench.ts';
+import { ASR_BENCH_ID, runAsrBench, type AsrResult } from './lib/asr-bench.ts';
 import { fmt, table } from './lib/table.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +43,15 @@ function intList(value: string): number[] {
   const list = value.split(',').map((s) => Number(s.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError('expected a comma-separated list of positive integers');
   return list;
+}
+
+const PARTS = ['text', 'detection', 'asr'] as const;
+type Part = (typeof PARTS)[number];
+
+function partList(value: string): Part[] {
+  const list = value.split(',').map((s) => s.trim());
+  if (list.length === 0 || list.some((p) => !(PARTS as readonly string[]).includes(p))) throw new InvalidArgumentError(`expected a comma-separated list of ${PARTS.join(', ')}`);
+  return list as Part[];
 }
 
 function modeList(value: string): ('on' | 'off')[] {
@@ -71,6 +82,10 @@ interface Options {
   detection: boolean;
   detectionConcurrency: number[];
   detectionBatchSizes: number[];
+  asr: boolean;
+  asrConcurrency: number[];
+  asrInFlight: number[];
+  only?: Part[];
   /** --json: write the result to this file instead of <out>/engine-<timestamp>.json (npm run bench uses it). */
   json?: string;
 }
@@ -82,6 +97,8 @@ const program = new Command()
       'alone on pre-tokenized batches (the raw limit), then the server under autocannon with dynamic batching on and off. ' +
       `Then object detection: ${YOLOS_BENCH_ID} (a YOLOS detector at 224×224, also written at bench time), raw onnxruntime on ` +
       'prepared pixel_values vs the server fed 640×480 PNGs at --detection-concurrency. ' +
+      `Then speech recognition: ${ASR_BENCH_ID} served (WAV, MP3 and WebM clips as base64 JSON) at --asr-concurrency vs the ` +
+      'transformers.js pipeline called in-process on the decoded clips, with the real-time factor (audio seconds per second). ' +
       'Prints tables and PASS/MISS for the targets, and writes JSON to <out>/engine-<timestamp>.json.',
   )
   .option('--duration <s>', 'seconds of load per concurrency point', positiveNumber, 10)
@@ -104,13 +121,18 @@ const program = new Command()
   .option('--no-detection', `skip the object-detection part (${YOLOS_BENCH_ID}, a YOLOS detector at 224×224, vs raw onnxruntime)`)
   .option('--detection-concurrency <list>', 'object detection: concurrent connections to try', intList, [1, 16])
   .option('--detection-batch-sizes <list>', 'object detection: raw batch sizes', intList, [1, 2, 4, 8, 16])
-  .option('--out <dir>', 'folder for the JSON results', path.join(root, 'bench', 'results'))
+  .option('--no-asr', `skip the speech-recognition part (${ASR_BENCH_ID} served vs the transformers.js pipeline in-process, real-time factor)`)
+  .option('--asr-concurrency <list>', 'speech recognition: concurrent connections to try (the real-time factor is given at each)', intList, [1, 8, 16])
+  .option('--asr-in-flight <list>', 'speech recognition: pipeline calls in flight in the in-process run', intList, [1, 2, 4])
+  .option('--only <parts>', `run only these parts: ${PARTS.join(', ')} (comma-separated; default all)`, partList)
+  .option('--out <dir>', 'folder for the JSON results', path.join(root, 'perf', 'results'))
   .option('--json <file>', 'write the JSON result to this file instead of <out>/engine-<timestamp>.json')
   .addHelpText(
     'after',
     '\nExamples:\n' +
       '  npm run bench:engine\n' +
       '  npm run bench:engine -- --quick\n' +
+      '  npm run bench:engine -- --only asr --duration 20\n' +
       '  npm run bench:engine -- --duration 20 --concurrency 1,4,16,32,64\n' +
       '  npm run bench:engine -- --hidden 256 --layers 2 --modes on --server-args "--batch-wait-ms 5"',
   );
@@ -143,11 +165,16 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
 
   say(`bench:engine  ${started.toISOString()}  node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
-  const modelDir = await writeBenchModel(path.join(root, '.cache', 'bench-models'), dims);
-  say(`model ${BENCH_MODEL_ID}: hidden ${dims.hidden}, ${dims.layers} layers, ${dims.heads} heads, intermediate ${dims.intermediate} (${path.relative(root, modelDir)})`);
+  const parts = new Set<Part>(opts.only ?? PARTS);
+  const text = parts.has('text');
+  let modelDir = '';
+  if (text) {
+    modelDir = await writeBenchModel(path.join(root, '.cache', 'bench-models'), dims);
+    say(`model ${BENCH_MODEL_ID}: hidden ${dims.hidden}, ${dims.layers} layers, ${dims.heads} heads, intermediate ${dims.intermediate} (${path.relative(root, modelDir)})`);
+  }
 
   let raw: RawResult | undefined;
-  if (opts.raw) {
+  if (opts.raw && text) {
     say(`\nraw onnxruntime, ${rawSeconds} s per batch size in ${rounds} round(s):`);
     raw = await runRaw(modelDir, CORPUS, opts.batchSizes, rawSeconds, rounds, opts.grouped ? ['padded', 'grouped'] : ['padded'], say);
   }
@@ -160,7 +187,7 @@ async function main(): Promise<void> {
   const served: ServedPoint[] = [];
   const idle: Record<string, { p99Ms: number; maxMs: number }> = {};
   const modelPath = `/models/${BENCH_MODEL_ID}`;
-  for (const mode of opts.modes) {
+  for (const mode of text ? opts.modes : []) {
     const args = [
       '--models-dir',
       path.dirname(path.dirname(modelDir)),
@@ -216,7 +243,7 @@ async function main(): Promise<void> {
   }
 
   let detection: DetectionResult | undefined;
-  if (opts.detection) {
+  if (opts.detection && parts.has('detection')) {
     detection = await runDetectionBench(
       {
         serverRoot: path.resolve(opts.serverRoot),
@@ -235,27 +262,49 @@ async function main(): Promise<void> {
     );
   }
 
+  let asr: AsrResult | undefined;
+  if (opts.asr && parts.has('asr')) {
+    asr = await runAsrBench(
+      {
+        serverRoot: path.resolve(opts.serverRoot),
+        benchDir: path.join(root, '.cache', 'bench-models'),
+        concurrency: quick ? [1, 8] : opts.asrConcurrency,
+        inFlight: quick ? [1] : opts.asrInFlight,
+        duration,
+        rawSeconds,
+        rounds,
+        warmup,
+        maxBatchSize: opts.maxBatchSize,
+        serverArgs: opts.serverArgs.split(/\s+/).filter(Boolean),
+      },
+      say,
+      (s) => (current = s),
+    );
+  }
+
   // ---- Report ----
-  say('\n== Served (POST /models/tiny/bert-bench, one sentence per request) ==');
-  say(
-    table(
-      ['batching', 'conc', 'req/s', 'avg ms', 'P50 ms', 'P95 ms', 'P99 ms', 'mean batch', 'loop P99 ms', '% of raw', 'errors', 'other cores'],
-      served.map((p) => [
-        p.batching,
-        String(p.concurrency),
-        fmt(p.reqPerSec),
-        fmt(p.latencyMs.avg),
-        fmt(p.latencyMs.p50),
-        fmt(p.latencyMs.p95),
-        fmt(p.latencyMs.p99),
-        fmt(p.meanBatch),
-        fmt(p.loopP99Ms),
-        Number.isFinite(p.shareOfRaw) ? `${fmt(100 * p.shareOfRaw, 0)}%` : '-',
-        String(p.errors + p.non2xx),
-        fmt(p.otherCores, 2),
-      ]),
-    ),
-  );
+  if (text) {
+    say('\n== Served (POST /models/tiny/bert-bench, one sentence per request) ==');
+    say(
+      table(
+        ['batching', 'conc', 'req/s', 'avg ms', 'P50 ms', 'P95 ms', 'P99 ms', 'mean batch', 'loop P99 ms', '% of raw', 'errors', 'other cores'],
+        served.map((p) => [
+          p.batching,
+          String(p.concurrency),
+          fmt(p.reqPerSec),
+          fmt(p.latencyMs.avg),
+          fmt(p.latencyMs.p50),
+          fmt(p.latencyMs.p95),
+          fmt(p.latencyMs.p99),
+          fmt(p.meanBatch),
+          fmt(p.loopP99Ms),
+          Number.isFinite(p.shareOfRaw) ? `${fmt(100 * p.shareOfRaw, 0)}%` : '-',
+          String(p.errors + p.non2xx),
+          fmt(p.otherCores, 2),
+        ]),
+      ),
+    );
+  }
   if (raw) {
     say('\n== Raw onnxruntime (same model file, same session options, pre-tokenized; mean of the runs before and after) ==');
     say('padded: each batch padded to its longest item (the raw limit); grouped: the same batches cut into length-sorted passes as the engine does');
@@ -290,6 +339,20 @@ async function main(): Promise<void> {
     );
     say('raw onnxruntime on the same file, pixel_values prepared beforehand (mean of the runs before and after):');
     say(table(['batch', 'images/s', 'ms/batch', 'other cores'], detection.raw.points.map((p) => [String(p.batchSize), fmt(p.itemsPerSec), fmt(p.msPerBatch), fmt(p.otherCores, 2)])));
+  }
+
+  if (asr) {
+    say(`\n== Speech recognition (POST /models/${ASR_BENCH_ID}, one clip per request, base64 JSON; clips of ${asr.clips.map((c) => `${c.seconds.toFixed(1)} s`).join(', ')}) ==`);
+    say('real-time ×N: N seconds of audio transcribed per second of wall-clock time (per CPU: per CPU-second of the server)');
+    say(
+      table(
+        ['conc', 'req/s', 'real-time', 'per CPU', 'P50 ms', 'P99 ms', 'mean batch', '% of in-process', 'errors', 'other cores'],
+        asr.served.map((p) => [String(p.concurrency), fmt(p.reqPerSec), `×${fmt(p.realTime)}`, `×${fmt(p.realTimePerCpu)}`, fmt(p.latencyMs.p50), fmt(p.latencyMs.p99), fmt(p.meanBatch), `${fmt(100 * p.shareOfRaw, 0)}%`, String(p.errors + p.non2xx), fmt(p.otherCores, 2)]),
+      ),
+    );
+    say('transformers.js pipeline in the bench process on the decoded clips (mean of the runs before and after):');
+    say(table(['in flight', 'clips/s', 'real-time', 'per CPU', 'other cores'], asr.raw.points.map((p) => [String(p.inFlight), fmt(p.clipsPerSec), `×${fmt(p.realTime)}`, `×${fmt(p.realTimePerCpu)}`, fmt(p.otherCores, 2)])));
+    say(`drift: the in-process run after the served one gave ${fmt(100 * asr.drift.min, 0)}–${fmt(100 * asr.drift.max, 0)}% of the one before`);
   }
 
   say('\n== Summary ==');
@@ -339,8 +402,21 @@ async function main(): Promise<void> {
       detail: `event-loop delay P99 < ${TARGET_LOOP_P99_MS} ms while saturated (worst of concurrency ≥ ${SATURATED_CONCURRENCY}: batching ${worst.batching}, c=${worst.concurrency})`,
     };
   }
+  if (asr) {
+    targets.asrThroughput = {
+      pass: asr.share >= TARGET_SHARE_OF_RAW,
+      value: asr.share,
+      target: TARGET_SHARE_OF_RAW,
+      detail: `speech recognition served ≥ ${100 * TARGET_SHARE_OF_RAW}% of the in-process pipeline at its best (${fmt(asr.raw.best.clipsPerSec)} clips/s with ${asr.raw.best.inFlight} in flight)`,
+    };
+  }
   for (const t of Object.values(targets)) say(`${t.pass ? 'PASS' : 'MISS'}  ${t.detail}: ${t.target < 1 ? `${fmt(100 * t.value, 0)}%` : `${fmt(t.value)} ms`}`);
-  const others = [...served.map((p) => p.otherCores), ...(raw?.points.map((p) => p.otherCores) ?? [])];
+  const others = [
+    ...served.map((p) => p.otherCores),
+    ...(raw?.points.map((p) => p.otherCores) ?? []),
+    ...(detection ? [...detection.served, ...detection.raw.points].map((p) => p.otherCores) : []),
+    ...(asr ? [...asr.served, ...asr.raw.points].map((p) => p.otherCores) : []),
+  ];
   const load1 = os.loadavg();
   say(
     `Noise: other processes used up to ${fmt(Math.max(...others), 2)} cores (mean ${fmt(others.reduce((a, b) => a + b, 0) / Math.max(1, others.length), 2)}) ` +
@@ -378,6 +454,7 @@ async function main(): Promise<void> {
     served,
     idleLoop: idle,
     detection,
+    asr,
     summary: { rawDrift, batchingGain: gain === undefined ? undefined : { concurrency: gainAt, factor: gain }, bestServed, rawLimit: limitPoint, rawPaddedBest: raw?.best, targets },
   };
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -57,7 +57,7 @@ describe('GET /api/tasks and /api/models?pipeline_tag', () => {
   });
 
   it('filters models by pipeline_tag, and a model\'s Hub page says its task', async () => {
-    for (const [tag, id] of [['object-detection', 'tiny/yolos'], ['zero-shot-image-classification', 'tiny/clip'], ['depth-estimation', 'tiny/dpt'], ['image-feature-extraction', 'tiny/vit-features']]) {
+    for (const [tag, id] of [['audio-classification', 'tiny/ast'], ['audio-classification', 'tiny/wav2vec2'], ['object-detection', 'tiny/yolos'], ['zero-shot-image-classification', 'tiny/clip'], ['depth-estimation', 'tiny/dpt'], ['image-feature-extraction', 'tiny/vit-features']]) {
       const list = (await (await fetch(`${server.url}/api/models?pipeline_tag=${tag}`)).json()) as { id: string; pipeline_tag: string }[];
       expect(list.map((m) => m.id), tag).toContain(id);
       for (const m of list) expect(m.pipeline_tag).toBe(tag);

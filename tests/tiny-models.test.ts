@@ -53,8 +53,8 @@ describe('tiny model files', () => {
       // Encoder-decoders come as the two graphs transformers.js loads for them.
       const weights = SEQ2SEQ.includes(id) ? ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'] : ['onnx/model.onnx'];
       expect(files).toEqual(expect.arrayContaining(['config.json', 'README.md', '.factory-version', ...weights]));
-      // Image-only models have an image processor and no tokenizer.
-      if (['tiny/vit', 'tiny/yolos', 'tiny/dpt', 'tiny/vit-features', 'tiny/segformer'].includes(id)) expect(files).toContain('preprocessor_config.json');
+      // Image-only and audio-classification models have a pre-processor (image processor or feature extractor) and no tokenizer.
+      if (['tiny/vit', 'tiny/yolos', 'tiny/dpt', 'tiny/vit-features', 'tiny/segformer', 'tiny/ast', 'tiny/wav2vec2'].includes(id)) expect(files).toContain('preprocessor_config.json');
       else expect(files).toEqual(expect.arrayContaining(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']));
       const readme = await readFile(join(dir, id, 'README.md'), 'utf8');
       expect(readme).toMatch(/^---\npipeline_tag: [a-z0-9-]+\nlibrary_name: transformers\.js\nlicense: apache-2\.0\ntags:\n( {2}- .+\n)+---\n/);

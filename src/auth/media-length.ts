@@ -1,10 +1,13 @@
 /**
  * How long a clip is and how large an image is, read from their headers without decoding them: the
  * limiter meters audio in seconds and images in megapixels before the call runs, so this must be cheap and
- * must not trust a size it cannot read. Formats whose length is not in a header (a WebM without a Duration
- * element, an MP3 without a Xing frame count) are estimated from their byte size at a stated bit rate.
+ * must not trust a size it cannot read. A WebM/Opus gives the time of its last block plus that packet's length, read
+ * by the engine's demuxer without decoding (other WebM codecs: the Segment Info Duration). Formats whose
+ * length is nowhere (an MP3 without a Xing frame count, a WebM cut short) are estimated from their byte size at a
+ * stated bit rate.
  */
 import { imageSize } from 'image-size';
+import { demuxWebm } from '../engine/audio/webm.ts';
 
 /**
  * Bytes per second assumed for compressed audio whose length no header gives: 16 kB/s (128 kbit/s), the
@@ -35,7 +38,7 @@ function readAudioSeconds(data: Uint8Array, contentType?: string): number | unde
   if (ascii(data, 0, 'fLaC')) return flacSeconds(data, view);
   if (ascii(data, 0, 'OggS')) return oggSeconds(data, view);
   if (ascii(data, 0, 'ID3') || (data[0] === 0xff && (data[1]! & 0xe0) === 0xe0)) return mp3Seconds(data, view);
-  if (data[0] === 0x1a && data[1] === 0x45 && data[2] === 0xdf && data[3] === 0xa3) return estimated(data.length);
+  if (data[0] === 0x1a && data[1] === 0x45 && data[2] === 0xdf && data[3] === 0xa3) return webmSeconds(data);
   if (ascii(data, 4, 'ftyp')) return estimated(data.length);
   return rawPcmSeconds(data, contentType);
 }
@@ -99,6 +102,36 @@ function oggSeconds(data: Uint8Array, view: DataView): number | undefined {
     }
   }
   return estimated(data.length);
+}
+
+/**
+ * Opus: the last block's start plus that packet's length, less the pre-skip (the decoder's warm-up samples, which are
+ * not audio). That is the decoded length, where the Info Duration need not be: Chromium's MediaRecorder writes the
+ * last block's start there, one packet (60 ms) short. Other codecs: the Info Duration, else the last block's start.
+ * Throws when the file is cut short.
+ */
+function webmSeconds(data: Uint8Array): number {
+  const webm = demuxWebm(data);
+  if (webm.codec !== 'A_OPUS') return webm.infoDurationSeconds ?? webm.lastBlockSeconds;
+  const head = webm.codecPrivate;
+  const preSkip = head && head.length >= 12 && ascii(head, 0, 'OpusHead') ? (head[10]! | (head[11]! << 8)) / 48_000 : 0;
+  return Math.max(0, webm.lastBlockSeconds + opusPacketSeconds(webm.frames.at(-1)!) - preSkip);
+}
+
+/** Opus frame lengths in ms by TOC config (RFC 6716 §3.1): SILK 10/20/40/60, hybrid 10/20, CELT 2.5/5/10/20. */
+function opusFrameMs(config: number): number {
+  if (config < 12) return [10, 20, 40, 60][config % 4]!;
+  if (config < 16) return [10, 20][config % 2]!;
+  return [2.5, 5, 10, 20][config % 4]!;
+}
+
+/** Seconds one Opus packet holds: frame length × frame count (code 0: one, 1 and 2: two, 3: the count byte). */
+function opusPacketSeconds(packet: Uint8Array): number {
+  const toc = packet[0];
+  if (toc === undefined) return 0;
+  const code = toc & 3;
+  const count = code === 0 ? 1 : code < 3 ? 2 : (packet[1] ?? 0) & 0x3f;
+  return (opusFrameMs(toc >> 3) * count) / 1000;
 }
 
 const MP3_BITRATES_V1_L3 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'bad_input'
   | 'bad_json'
   | 'unsupported_media_type'
+  | 'not_acceptable'
   | 'payload_too_large'
   | 'model_not_found'
   | 'task_not_supported'

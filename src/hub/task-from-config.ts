@@ -4,6 +4,9 @@
  * (transformers.js fetches config, tokenizer and weights only), and they should run without a pull.
  */
 const BY_SUFFIX: [RegExp, string][] = [
+  // Speech encoders classify audio, not text: before the generic *ForSequenceClassification rule.
+  [/^(Wav2Vec2|Wav2Vec2Bert|Hubert|WavLM|UniSpeech|UniSpeechSat|Data2VecAudio)ForSequenceClassification$/, 'audio-classification'],
+  [/ForAudioClassification$/, 'audio-classification'],
   [/ForSequenceClassification$/, 'text-classification'],
   [/ForTokenClassification$/, 'token-classification'],
   [/ForQuestionAnswering$/, 'question-answering'],

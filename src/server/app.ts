@@ -22,6 +22,7 @@ import { consoleRoutes } from './routes/console.ts';
 import { modelPageRoutes } from './routes/model-page.ts';
 import { predictionRoutes } from './routes/predictions.ts';
 import { audioRoutes } from './routes/audio.ts';
+import { audioSpeechRoutes } from './routes/audio-speech.ts';
 import { RequestLog, registerRequestLog } from '../ui/server/request-log.ts';
 
 export const exposedHeaders = [
@@ -128,5 +129,6 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
   await app.register(modelPageRoutes(deps));
   await app.register(predictionRoutes(deps));
   await app.register(audioRoutes(deps));
+  await app.register(audioSpeechRoutes(deps));
   return app;
 }

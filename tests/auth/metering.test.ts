@@ -7,6 +7,8 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { ASSUMED_COMPRESSED_BYTES_PER_SECOND, audioSeconds, imageMegapixels } from '../../src/auth/media-length.ts';
 import { meterBody } from '../../src/auth/metering.ts';
+import { decodeAudio } from '../../src/engine/audio.ts';
+import { demuxWebm } from '../../src/engine/audio/webm.ts';
 import { fixtureBytes, speechSamples, SPEECH_RATE, wavBytes } from '../fixtures/audio/fixtures.ts';
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
@@ -97,7 +99,26 @@ describe('audio length from headers', () => {
     expect(checked).toBeGreaterThan(1000);
   });
 
-  it('estimates a WebM without a readable length from its size, at the stated rate', () => {
+  it('reads a WebM/Opus with a Segment Info Duration as the decoded length', async () => {
+    const bytes = fixtureBytes('speech-48k-stereo.webm');
+    const info = demuxWebm(bytes).infoDurationSeconds;
+    expect(info).toBeGreaterThan(2);
+    // ffmpeg's Duration counts the pre-skip (6.5 ms here); the blocks less the pre-skip give the decoded length.
+    expect(Math.abs(audioSeconds(bytes, 'audio/webm')! - (await decodeAudio({ data: bytes })).durationSeconds)).toBeLessThan(0.002);
+  });
+
+  it('reads a MediaRecorder-style WebM (no Duration) from its last block and that Opus packet, less the pre-skip', async () => {
+    const bytes = fixtureBytes('speech-48k-mono-live.webm');
+    expect(demuxWebm(bytes).infoDurationSeconds).toBeUndefined();
+    const decoded = (await decodeAudio({ data: bytes })).durationSeconds;
+    expect(Math.abs(audioSeconds(bytes, 'audio/webm;codecs=opus')! - decoded)).toBeLessThan(0.002);
+    // The size estimate it replaces was off by seconds for this 32 kbit/s clip.
+    expect(Math.abs(bytes.length / ASSUMED_COMPRESSED_BYTES_PER_SECOND - decoded)).toBeGreaterThan(1);
+  });
+
+  it('estimates a cut-off or unreadable WebM from its size, at the stated rate', () => {
+    const cut = fixtureBytes('speech-48k-mono-live.webm').subarray(0, 6000);
+    expect(audioSeconds(cut)).toBeCloseTo(6000 / ASSUMED_COMPRESSED_BYTES_PER_SECOND, 9);
     const webm = new Uint8Array(48_000);
     webm.set([0x1a, 0x45, 0xdf, 0xa3]);
     expect(audioSeconds(webm)).toBeCloseTo(48_000 / ASSUMED_COMPRESSED_BYTES_PER_SECOND, 9);

@@ -12,6 +12,11 @@ describe('taskFromConfig', () => {
       ['MarianMTModel', 'translation'],
       ['WhisperForConditionalGeneration', 'automatic-speech-recognition'],
       ['VisionEncoderDecoderModel', 'image-to-text'],
+      // Speech encoders' sequence classifiers classify audio, not text.
+      ['Wav2Vec2ForSequenceClassification', 'audio-classification'],
+      ['HubertForSequenceClassification', 'audio-classification'],
+      ['ASTForAudioClassification', 'audio-classification'],
+      ['DistilBertForSequenceClassification', 'text-classification'],
       ['MPNetModel', 'feature-extraction'],
       ['SomethingElse', undefined],
     ];

@@ -20,12 +20,13 @@ export function chromiumPath(): string {
   return found;
 }
 
-export async function launch(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches, e.g. `--use-file-for-fake-audio-capture=<wav>` for what the fake microphone hears. */
+export async function launch(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
     // Fake microphone and camera, so recording can be tested without devices or permission prompts.
-    args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-gpu', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--disable-gpu', '--disable-dev-shm-usage', ...extraArgs],
   });
 }
 

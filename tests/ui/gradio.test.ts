@@ -77,6 +77,16 @@ describe(`@gradio/client ${gradioVersion}`, () => {
     expect(result.data).toEqual([expected]);
   });
 
+  test('audio-classification: a WebM/Opus Blob (what a browser records) gives the Label the HTTP API gives', async () => {
+    const webm = readFileSync(path.resolve('tests/fixtures/audio/speech-48k-mono-live.webm'));
+    const app = await Client.connect(`${server.url}/spaces/tiny/ast`);
+    const result = await app.predict('/predict', [new Blob([webm], { type: 'audio/webm;codecs=opus' })]);
+    const expected = (await (await fetch(`${server.url}/models/tiny/ast`, { method: 'POST', body: webm, headers: { 'content-type': 'audio/webm;codecs=opus' } })).json()) as { label: string; score: number }[];
+    expect(expected).toHaveLength(5);
+    expect((result.data as { label: string }[])[0]!.label).toBe(expected[0]!.label);
+    expect((result.data as { confidences: unknown[] }[])[0]!.confidences).toEqual(expected.map((e) => ({ label: e.label, confidence: e.score })));
+  });
+
   test('a model error reaches the caller with the server text', async () => {
     const app = await Client.connect(`${server.url}/spaces/tiny/bert-mlm`);
     const error = await app.predict('/predict', ['no mask here']).then(

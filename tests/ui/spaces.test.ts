@@ -210,11 +210,11 @@ describe('Spaces pages', () => {
     await expect.poll(() => page.locator('.timeline .seg').count()).toBe(api.length);
     await page.screenshot({ path: screenshotPath('space-silero-vad'), fullPage: true });
     expectNotBlank(screenshotPath('space-silero-vad'));
-    // Record one second from Chromium's fake microphone: the page makes a WAV the server accepts.
+    // Record one second from Chromium's fake microphone: the page sends the recorder's WebM/Opus, which the server decodes.
     await page.getByRole('button', { name: 'Record from microphone' }).click();
     await page.waitForTimeout(1200);
     await page.getByRole('button', { name: 'Stop recording' }).click();
-    await page.getByLabel(/Selected audio: recording.wav/).waitFor({ state: 'attached' });
+    await page.getByLabel(/Selected audio: recording\.webm/).waitFor({ state: 'attached' });
     await compute(page);
     await page.getByTestId('segments').waitFor({ state: 'visible' });
     await expect.poll(() => page.getByTestId('error').count()).toBe(0);

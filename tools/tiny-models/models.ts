@@ -15,6 +15,9 @@ import { VIT_FEATURES_STAMP, buildVitFeatures } from './vit-features.ts';
 import { YOLOS_STAMP, buildYolos } from './yolos.ts';
 import { SEGFORMER_STAMP, buildSegformer } from './segformer.ts';
 import { VIT_GPT2_STAMP, buildVitGpt2 } from './vit-gpt2.ts';
+import { VITS_STAMP, buildVits } from './vits.ts';
+import { AST_STAMP, buildAst } from './ast.ts';
+import { WAV2VEC2_STAMP, buildWav2vec2 } from './wav2vec2.ts';
 
 const NER_LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG', 'B-MISC', 'I-MISC'] as const;
 // MNLI order (as in roberta-large-mnli); the zero-shot pipeline finds them by (lowercased) name.
@@ -141,6 +144,9 @@ export const TINY_MODELS: readonly ModelSpec[] = [
   { id: 'tiny/bart', stampKey: SEQ2SEQ_STAMP, build: buildBart },
   { id: 'tiny/marian', stampKey: SEQ2SEQ_STAMP, build: buildMarian },
   { id: 'tiny/whisper', stampKey: WHISPER_STAMP, build: buildWhisper },
+  { id: 'tiny/vits', stampKey: VITS_STAMP, build: buildVits },
+  { id: 'tiny/ast', stampKey: AST_STAMP, build: buildAst },
+  { id: 'tiny/wav2vec2', stampKey: WAV2VEC2_STAMP, build: buildWav2vec2 },
 ];
 
 export const BENCH_MODEL_ID = 'tiny/bert-bench';

@@ -91,6 +91,18 @@ export const TASK_CATALOG: readonly TaskCatalogEntry[] = [
     answer: '`{text}`, with `chunks: [{text, timestamp: [start, end]}]` when timestamps are asked for',
   },
   {
+    tasks: ['audio-classification'],
+    inputs: 'audio (raw file or base64, any format the audio tasks take; wav2vec2 / HuBERT / WavLM models, at most 60 s, and AST models, which read the first `max_length` frames)',
+    parameters: '`top_k` (5), `function_to_apply` (`softmax` default, `sigmoid`, `none`)',
+    answer: '`[{label, score}]`, best first',
+  },
+  {
+    tasks: ['text-to-speech'],
+    inputs: 'one string of at most 4096 characters (VITS-style models)',
+    parameters: '`speed` (1; 0.25–4: the audio is resampled, so pitch follows speed), `generation_parameters` (accepted, unused: the model samples nothing)',
+    answer: 'the audio file itself, in the format the `Accept` header asks for: `audio/wav` (default; 32-bit float), `audio/flac` (16-bit) or `audio/mpeg` (MP3); any other Accept is a 406 naming these',
+  },
+  {
     tasks: ['zero-shot-image-classification'],
     inputs: 'image (raw file, base64 in `inputs`, or `{image: base64}` as the JS client sends)',
     parameters: '`candidate_labels` (required; list or comma-separated), `hypothesis_template` (`This is a photo of {}`)',
@@ -143,6 +155,8 @@ export const CLIENT_METHODS: Partial<Record<TaskId, string>> = {
   translation: 'translation',
   'image-classification': 'imageClassification',
   'automatic-speech-recognition': 'automaticSpeechRecognition',
+  'audio-classification': 'audioClassification',
+  'text-to-speech': 'textToSpeech',
   'zero-shot-image-classification': 'zeroShotImageClassification',
   'object-detection': 'objectDetection',
   'image-feature-extraction': 'featureExtraction',

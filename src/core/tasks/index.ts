@@ -1,3 +1,4 @@
+import { audioClassification } from './audio-classification.ts';
 import { automaticSpeechRecognition } from './automatic-speech-recognition.ts';
 import { featureExtraction } from './feature-extraction.ts';
 import { fillMask } from './fill-mask.ts';
@@ -13,6 +14,7 @@ import { summarization } from './summarization.ts';
 import type { TaskSpec } from './spec.ts';
 import { textClassification } from './text-classification.ts';
 import { textGeneration } from './text-generation.ts';
+import { textToSpeech } from './text-to-speech.ts';
 import { isSeq2SeqTask, SEQ2SEQ_TASKS, text2textGeneration } from './text2text-generation.ts';
 import { tokenClassification } from './token-classification.ts';
 import { translation } from './translation.ts';
@@ -45,6 +47,8 @@ const specs: TaskSpec[] = [
   imageToText,
   voiceActivityDetection,
   automaticSpeechRecognition,
+  audioClassification,
+  textToSpeech,
 ];
 
 const byId = new Map<TaskId, TaskSpec>(specs.map((s) => [s.id, s]));

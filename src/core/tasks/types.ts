@@ -20,6 +20,8 @@ export const TASK_IDS = [
   'image-to-text',
   'voice-activity-detection',
   'automatic-speech-recognition',
+  'audio-classification',
+  'text-to-speech',
 ] as const;
 
 export type TaskId = (typeof TASK_IDS)[number];

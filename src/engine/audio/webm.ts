@@ -39,6 +39,10 @@ export interface WebmAudio {
   frames: Uint8Array[];
   /** Seconds, from the Info element or the last block's time (MediaRecorder leaves Duration out). */
   durationSeconds?: number;
+  /** The Info element's Duration in seconds, when the file has one. */
+  infoDurationSeconds?: number;
+  /** When the last audio block starts, in seconds (the audio ends one frame later). */
+  lastBlockSeconds: number;
 }
 
 const bad = (why: string) => new InputError(`Invalid WebM file: ${why}. Send a complete WebM/Opus recording (or WAV, FLAC, MP3, Ogg).`);
@@ -133,5 +137,7 @@ export function demuxWebm(data: Uint8Array): WebmAudio {
     ...(t.codecPrivate ? { codecPrivate: t.codecPrivate } : {}),
     frames: frames.map((b) => b.payload),
     durationSeconds: ((duration ?? lastTime) * timecodeScale) / 1e9,
+    ...(duration !== undefined ? { infoDurationSeconds: (duration * timecodeScale) / 1e9 } : {}),
+    lastBlockSeconds: (lastTime * timecodeScale) / 1e9,
   };
 }

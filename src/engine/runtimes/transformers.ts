@@ -4,6 +4,7 @@ import { env, pipeline } from '@huggingface/transformers';
 import type { ModelInfo } from '../../core/model.ts';
 import { tasksServedBy, type TaskId } from '../../core/tasks/index.ts';
 import type { LoadOptions, LoadedModel, Runtime } from '../runtime.ts';
+import { audioClassification } from '../tasks/audio-classification.ts';
 import { automaticSpeechRecognition } from '../tasks/automatic-speech-recognition.ts';
 import { featureExtraction, sentenceSimilarity } from '../tasks/feature-extraction.ts';
 import { fillMask } from '../tasks/fill-mask.ts';
@@ -16,6 +17,7 @@ import { objectDetection } from '../tasks/object-detection.ts';
 import { questionAnswering } from '../tasks/question-answering.ts';
 import { textClassification } from '../tasks/text-classification.ts';
 import { textGeneration } from '../tasks/text-generation.ts';
+import { textToSpeech } from '../tasks/text-to-speech.ts';
 import { summarization, text2textGeneration, translation } from '../tasks/text2text-generation.ts';
 import { tokenClassification } from '../tasks/token-classification.ts';
 import type { Pipe, TaskHandler } from '../tasks/types.ts';
@@ -47,12 +49,14 @@ const handlers: Partial<Record<TaskId, TaskHandler>> = {
   translation,
   'image-classification': imageClassification,
   'automatic-speech-recognition': automaticSpeechRecognition,
+  'audio-classification': audioClassification,
   'object-detection': objectDetection,
   'image-feature-extraction': imageFeatureExtraction,
   'depth-estimation': depthEstimation,
   'zero-shot-image-classification': zeroShotImageClassification,
   'image-segmentation': imageSegmentation,
   'image-to-text': imageToText,
+  'text-to-speech': textToSpeech,
 };
 
 /** fp32 weights when present (model.onnx, or an encoder-decoder's encoder_model.onnx), else the quantized files. */

@@ -14,6 +14,7 @@ import { noteUsage } from '../access.ts';
 import { checkHostedRequest, modalityOf } from '../../core/tasks/hosted.ts';
 import { taskSpec } from '../../core/tasks/index.ts';
 import { handleCompletion } from './completions.ts';
+import { answerSpeech } from './speech.ts';
 import { openAiCall } from './openai.ts';
 import { streamGeneration } from './tgi-stream.ts';
 
@@ -99,6 +100,8 @@ export function taskHandlers(deps: ServerDeps) {
       await awaitModel(deps, model, options, request.headers);
       return streamGeneration(request, reply, deps, model.id, req.items, req.params);
     }
+    // Speech answers the audio file in the format `Accept` names, not JSON.
+    if (spec.id === 'text-to-speech') return answerSpeech(deps, request, reply, model, spec, req, options);
     const result = await infer(deps, model, spec, req, options, request.headers, callerSignal(reply));
     (request as { upstreamMs?: number }).upstreamMs = result.computeMs;
     const localPrice = deps.router?.file.routing.localPricePerSecond ?? 0;

@@ -25,12 +25,14 @@ export type SpaceTask =
   | 'translation'
   | 'image-classification'
   | 'voice-activity-detection'
+  | 'audio-classification'
   | 'object-detection'
   | 'image-segmentation'
   | 'depth-estimation'
   | 'zero-shot-image-classification'
   | 'image-to-text'
   | 'image-feature-extraction'
+  | 'text-to-speech'
   | 'conversational';
 
 /** One example, in the model card's `widget:` vocabulary (hub-docs models-widgets-examples.md). */
@@ -93,6 +95,8 @@ const DEFAULTS: Record<SpaceTask, SpaceExample[]> = {
   'text-generation': [{ example_title: 'Story', text: 'Once upon a time,' }],
   'image-classification': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
   'voice-activity-detection': [{ example_title: 'Speech with a pause', src: '/ui/samples/speech.wav' }],
+  'audio-classification': [{ example_title: 'Speech', src: '/ui/samples/speech.wav' }],
+  'text-to-speech': [{ example_title: 'Greeting', text: 'Hello! This is modelhost speaking.' }],
   'object-detection': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
   'image-segmentation': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],
   'depth-estimation': [{ example_title: 'Sample image', src: '/ui/samples/image.png' }],

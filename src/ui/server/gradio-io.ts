@@ -70,6 +70,8 @@ export function gradioIO(task: SpaceTask): GradioIO | undefined {
       return { inputs: [{ type: 'image', label: 'Input image', name: 'image' }], outputs: [{ type: 'label', label: 'Classification' }], generator: false };
     case 'voice-activity-detection':
       return { inputs: [{ type: 'audio', label: 'Input audio', name: 'audio' }], outputs: [{ type: 'json', label: 'Speech segments' }], generator: false };
+    case 'audio-classification':
+      return { inputs: [{ type: 'audio', label: 'Input audio', name: 'audio' }], outputs: [{ type: 'label', label: 'Classification' }], generator: false };
     // One image in; zero-shot image classification has no Gradio endpoint (its labels would need a second input
     // that a file call cannot carry), its page and the HF routes serve it.
     case 'object-detection':
@@ -122,6 +124,7 @@ export function toTaskCall(task: SpaceTask, data: unknown[], parameters: Record<
     }
     case 'image-classification':
     case 'voice-activity-detection':
+    case 'audio-classification':
     case 'object-detection':
     case 'image-segmentation':
     case 'depth-estimation':
@@ -151,7 +154,8 @@ function label(items: Scored[]) {
 export function toGradioOutputs(task: SpaceTask, answer: unknown, data: unknown[]): unknown[] {
   switch (task) {
     case 'text-classification':
-    case 'image-classification': {
+    case 'image-classification':
+    case 'audio-classification': {
       const list = (Array.isArray(answer) && Array.isArray(answer[0]) ? answer[0] : answer) as Scored[];
       return [label(list)];
     }

@@ -231,3 +231,28 @@ export function Segments({ segments, duration }: { segments: Segment[]; duration
     </div>
   );
 }
+
+/** A text-to-speech answer: the audio file the route sent, as an object URL the page made from its bytes. */
+export interface SpeechAnswer {
+  url: string;
+  type: string;
+  bytes: number;
+  seconds: number | null;
+}
+
+/** The synthesised audio with the browser's own player, and the file to keep. */
+export function SpeechAudio({ speech }: { speech: SpeechAnswer }) {
+  const ext = speech.type.includes('flac') ? 'flac' : speech.type.includes('mpeg') ? 'mp3' : 'wav';
+  return (
+    <div class="speech" data-testid="speech">
+      <audio controls src={speech.url} aria-label="The synthesised speech" data-testid="speech-audio" />
+      <p class="hint">
+        {speech.seconds !== null && `${speech.seconds.toFixed(2)} s, `}
+        {(speech.bytes / 1024).toFixed(1)} KB {speech.type}.{' '}
+        <a href={speech.url} download={`speech.${ext}`}>
+          Download
+        </a>
+      </p>
+    </div>
+  );
+}

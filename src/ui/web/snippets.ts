@@ -19,6 +19,8 @@ const CLIENT_METHOD: Partial<Record<SpaceTask, string>> = {
   summarization: 'summarization',
   translation: 'translation',
   'image-classification': 'imageClassification',
+  'audio-classification': 'audioClassification',
+  'text-to-speech': 'textToSpeech',
   'object-detection': 'objectDetection',
   'image-segmentation': 'imageSegmentation',
   'image-to-text': 'imageToText',
@@ -43,6 +45,11 @@ export function hfBody(task: SpaceTask, v: { text: string; context: string; cand
   }
 }
 
+const AUDIO_FILE_TASKS: readonly SpaceTask[] = ['voice-activity-detection', 'audio-classification'];
+
+/** The example file name's extension in a snippet: a WAV for audio tasks, a PNG for image ones. */
+const fileExtension = (task: SpaceTask) => (AUDIO_FILE_TASKS.includes(task) ? 'wav' : 'png');
+
 function gradioArgs(task: SpaceTask, v: Parameters<typeof hfBody>[1]): string {
   switch (task) {
     case 'question-answering':
@@ -53,12 +60,13 @@ function gradioArgs(task: SpaceTask, v: Parameters<typeof hfBody>[1]): string {
       return JSON.stringify([v.source_sentence, v.sentences.filter(Boolean).join('\n')]);
     case 'image-classification':
     case 'voice-activity-detection':
+    case 'audio-classification':
     case 'object-detection':
     case 'image-segmentation':
     case 'depth-estimation':
     case 'image-to-text':
     case 'image-feature-extraction':
-      return '[handle_file("./input.' + (task === 'voice-activity-detection' ? 'wav' : 'png') + '")]';
+      return `[handle_file("./input.${fileExtension(task)}")]`;
     default:
       return JSON.stringify([v.text]);
   }
@@ -69,7 +77,7 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
   const url = `${base}/models/${space.id}`;
   const auth = ` \\\n  -H "Authorization: Bearer $MODELHOST_TOKEN"`;
   const out: Snippet[] = [];
-  const binary = task !== 'zero-shot-image-classification' && (task === 'voice-activity-detection' || task.startsWith('image-') || task === 'object-detection' || task === 'depth-estimation');
+  const binary = task !== 'zero-shot-image-classification' && (AUDIO_FILE_TASKS.includes(task) || task.startsWith('image-') || task === 'object-detection' || task === 'depth-estimation');
   if (task === 'conversational') {
     out.push({
       title: 'curl (OpenAI chat API)',
@@ -89,12 +97,12 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
     title: 'curl (Hugging Face Inference API)',
     lang: 'bash',
     code: binary
-      ? `curl -X POST ${path}${auth} \\\n  --data-binary @input.${task === 'voice-activity-detection' ? 'wav' : 'png'}`
-      : `curl -X POST ${path}${auth} \\\n  -H 'Content-Type: application/json' \\\n  -d '${JSON.stringify(task === 'text-generation' ? { ...body, parameters: { max_new_tokens: 20 } } : body).replace(/'/g, "'\\''")}'`,
+      ? `curl -X POST ${path}${auth} \\\n  --data-binary @input.${fileExtension(task)}`
+      : `curl -X POST ${path}${auth} \\\n  -H 'Content-Type: application/json' \\\n  -d '${JSON.stringify(task === 'text-generation' ? { ...body, parameters: { max_new_tokens: 20 } } : body).replace(/'/g, "'\\''")}'${task === 'text-to-speech' ? ' \\\n  -o speech.wav' : ''}`,
   });
   const method = CLIENT_METHOD[task];
   if (method) {
-    const args = binary ? `data: await (await import('node:fs/promises')).readFile('input.png')` : `inputs: ${JSON.stringify(body.inputs)}${body.parameters ? `,\n  parameters: ${JSON.stringify(body.parameters)}` : ''}`;
+    const args = binary ? `data: await (await import('node:fs/promises')).readFile('input.${fileExtension(task)}')` : `inputs: ${JSON.stringify(body.inputs)}${body.parameters ? `,\n  parameters: ${JSON.stringify(body.parameters)}` : ''}`;
     out.push({
       title: '@huggingface/inference',
       lang: 'js',
@@ -115,9 +123,16 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
       code: `import OpenAI from 'openai';\nconst openai = new OpenAI({ baseURL: '${base}/v1', apiKey: process.env.MODELHOST_TOKEN ?? 'unused' });\nconst answer = await openai.embeddings.create({ model: '${space.id}', input: ${JSON.stringify(v.text)} });\nconsole.log(answer.data[0].embedding.length);`,
     });
   }
+  if (task === 'text-to-speech') {
+    out.push({
+      title: 'openai (speech)',
+      lang: 'js',
+      code: `import OpenAI from 'openai';\nimport { writeFile } from 'node:fs/promises';\nconst openai = new OpenAI({ baseURL: '${base}/v1', apiKey: process.env.MODELHOST_TOKEN ?? 'unused' });\nconst speech = await openai.audio.speech.create({ model: '${space.id}', voice: 'alloy', input: ${JSON.stringify(v.text)}, response_format: 'wav' });\nawait writeFile('speech.wav', Buffer.from(await speech.arrayBuffer()));`,
+    });
+  }
   const apiName = task === space.task ? 'predict' : task.replace(/-/g, '_');
-  // Zero-shot image classification has no Gradio endpoint (see gradio-io.ts).
-  if (!space.routed && task !== 'zero-shot-image-classification') {
+  // Zero-shot image classification and text-to-speech have no Gradio endpoint (see gradio-io.ts).
+  if (!space.routed && task !== 'zero-shot-image-classification' && task !== 'text-to-speech') {
     out.push({
       title: '@gradio/client',
       lang: 'js',
@@ -127,7 +142,7 @@ export function snippets(space: SpaceInfo, task: SpaceTask, v: Parameters<typeof
       title: 'curl (Gradio call API)',
       lang: 'bash',
       code: binary
-        ? `# upload first, then pass the returned path\ncurl -s -F files=@input.${task === 'voice-activity-detection' ? 'wav' : 'png'} ${base}/spaces/${space.id}/gradio_api/upload${auth}`
+        ? `# upload first, then pass the returned path\ncurl -s -F files=@input.${fileExtension(task)} ${base}/spaces/${space.id}/gradio_api/upload${auth}`
         : `EVENT_ID=$(curl -s -X POST ${base}/spaces/${space.id}/gradio_api/call/${apiName}${auth} \\\n  -H 'Content-Type: application/json' -d '{"data": ${gradioArgs(task, v).replace(/'/g, "'\\''")}}' | sed 's/.*"event_id":"\\([^"]*\\)".*/\\1/')\ncurl -N ${base}/spaces/${space.id}/gradio_api/call/${apiName}/$EVENT_ID${auth}`,
     });
   }

@@ -3,7 +3,7 @@ import type { Picked } from './inputs.ts';
 import { useRecorder } from './recorder.ts';
 
 export function AudioInput({ file, onFile }: { file?: Picked; onFile: (f: Picked) => void }) {
-  const rec = useRecorder((wav) => onFile({ blob: wav, name: 'recording.wav', url: URL.createObjectURL(wav) }));
+  const rec = useRecorder(({ blob, name }) => onFile({ blob, name, url: URL.createObjectURL(blob) }));
   return (
     <fieldset class="file">
       <legend>Audio</legend>

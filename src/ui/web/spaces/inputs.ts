@@ -49,10 +49,13 @@ export function fromExample(e: SpaceExample): Partial<Inputs> {
 /** Tasks whose input is one image file. */
 export const IMAGE_TASKS: readonly SpaceTask[] = ['image-classification', 'object-detection', 'image-segmentation', 'depth-estimation', 'zero-shot-image-classification', 'image-to-text', 'image-feature-extraction'];
 
+/** Tasks whose input is one audio file (chosen or recorded). */
+export const AUDIO_TASKS: readonly SpaceTask[] = ['voice-activity-detection', 'audio-classification'];
+
 /** Tasks whose page sends the picked file as the raw request body; the others send it as base64 JSON with parameters. */
 const WITH_PARAMETERS: readonly SpaceTask[] = ['zero-shot-image-classification', 'object-detection'];
 export function sendsRawFile(task: SpaceTask): boolean {
-  return task === 'voice-activity-detection' || (IMAGE_TASKS.includes(task) && !WITH_PARAMETERS.includes(task));
+  return AUDIO_TASKS.includes(task) || (IMAGE_TASKS.includes(task) && !WITH_PARAMETERS.includes(task));
 }
 
 /** A file as a data: URL, which the HF routes take wherever they take base64. */

@@ -15,12 +15,14 @@ export const TASK_NAMES: Record<SpaceTask, string> = {
   translation: 'Translation',
   'image-classification': 'Image classification',
   'voice-activity-detection': 'Voice activity detection',
+  'audio-classification': 'Audio classification',
   'object-detection': 'Object detection',
   'image-segmentation': 'Image segmentation',
   'depth-estimation': 'Depth estimation',
   'zero-shot-image-classification': 'Zero-shot image classification',
   'image-to-text': 'Image to text',
   'image-feature-extraction': 'Image feature extraction',
+  'text-to-speech': 'Text to speech',
   conversational: 'Chat',
 };
 

@@ -1,8 +1,35 @@
-/** Microphone recording for the audio input, encoded as the 16-bit mono WAV the server decodes. */
+/**
+ * Microphone recording for the audio input, in the browser's own MediaRecorder format (audio/webm;codecs=opus in
+ * Chromium, audio/ogg;codecs=opus in Firefox): the page sends those bytes as they are, with their Content-Type, and the
+ * server decodes them (src/engine/audio). Compressed Opus is a tenth of the size of the WAV a page would otherwise build.
+ *
+ * A browser that records only formats the server does not decode (Safari's audio/mp4 AAC) gets a 16-bit WAV made
+ * from the raw samples instead, so recording works everywhere.
+ */
 import { useRef, useState } from 'preact/hooks';
 
-/** Records from the microphone to 16-bit WAV (what the server decodes), releasing the microphone on stop. */
-export function useRecorder(onDone: (wav: Blob) => void) {
+/** Recorder formats the server decodes, best first. */
+const DECODABLE = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm', 'audio/ogg'];
+
+export interface Recording {
+  blob: Blob;
+  /** A file name whose extension matches the format (recording.webm, recording.ogg or recording.wav). */
+  name: string;
+}
+
+function recorderFormat(): string | undefined {
+  if (typeof MediaRecorder === 'undefined') return undefined;
+  return DECODABLE.find((t) => MediaRecorder.isTypeSupported(t));
+}
+
+function extensionOf(type: string): string {
+  if (type.startsWith('audio/ogg')) return 'ogg';
+  if (type.startsWith('audio/webm')) return 'webm';
+  return 'wav';
+}
+
+/** Records from the microphone, releasing it on stop. */
+export function useRecorder(onDone: (recording: Recording) => void) {
   const [recording, setRecording] = useState(false);
   const [error, setError] = useState('');
   const stopRef = useRef<() => void>(undefined);
@@ -16,25 +43,52 @@ export function useRecorder(onDone: (wav: Blob) => void) {
       setError(name === 'NotAllowedError' ? 'Microphone permission was refused: allow it in the browser, or choose a file.' : name === 'NotFoundError' ? 'No microphone was found: choose a file instead.' : `The microphone could not start (${name}).`);
       return;
     }
-    const ctx = new AudioContext();
-    const source = ctx.createMediaStreamSource(stream);
-    const node = ctx.createScriptProcessor(4096, 1, 1);
-    const chunks: Float32Array[] = [];
-    node.onaudioprocess = (e) => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
-    source.connect(node);
-    node.connect(ctx.destination);
-    setRecording(true);
-    stopRef.current = () => {
-      node.disconnect();
-      source.disconnect();
+    const release = () => {
       for (const t of stream.getTracks()) t.stop();
-      const rate = ctx.sampleRate;
-      void ctx.close();
       setRecording(false);
-      onDone(encodeWav(chunks, rate));
     };
+    const format = recorderFormat();
+    stopRef.current = format ? recordCompressed(stream, format, release, onDone) : recordWav(stream, release, onDone);
+    setRecording(true);
   };
   return { recording, error, start, stop: () => stopRef.current?.() };
+}
+
+/** MediaRecorder in `format`; the blob keeps the type the recorder reports (with its codecs parameter). */
+function recordCompressed(stream: MediaStream, format: string, release: () => void, onDone: (r: Recording) => void): () => void {
+  const recorder = new MediaRecorder(stream, { mimeType: format });
+  const chunks: Blob[] = [];
+  recorder.ondataavailable = (e) => {
+    if (e.data.size > 0) chunks.push(e.data);
+  };
+  recorder.onstop = () => {
+    release();
+    const type = recorder.mimeType || format;
+    onDone({ blob: new Blob(chunks, { type }), name: `recording.${extensionOf(type)}` });
+  };
+  recorder.start();
+  return () => {
+    if (recorder.state !== 'inactive') recorder.stop();
+  };
+}
+
+/** The fallback: raw samples from the audio graph, encoded as 16-bit mono WAV on stop. */
+function recordWav(stream: MediaStream, release: () => void, onDone: (r: Recording) => void): () => void {
+  const ctx = new AudioContext();
+  const source = ctx.createMediaStreamSource(stream);
+  const node = ctx.createScriptProcessor(4096, 1, 1);
+  const chunks: Float32Array[] = [];
+  node.onaudioprocess = (e) => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+  source.connect(node);
+  node.connect(ctx.destination);
+  return () => {
+    node.disconnect();
+    source.disconnect();
+    release();
+    const rate = ctx.sampleRate;
+    void ctx.close();
+    onDone({ blob: encodeWav(chunks, rate), name: 'recording.wav' });
+  };
 }
 
 function encodeWav(chunks: Float32Array[], rate: number): Blob {

@@ -6,11 +6,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { SpaceInfo, SpaceTask } from '../../server/catalog.ts';
 import { HttpError, authHeaders, errorText, fmt, readJson, readSse } from '../lib.ts';
+import type { SpeechAnswer } from '../outputs.tsx';
 import { hfBody } from '../snippets.ts';
 import { ApiView } from './api-view.tsx';
 import { callModel, modelUrl, type RunResult } from './call.ts';
 import { Header } from './header.tsx';
-import { EMPTY, IMAGE_TASKS, dataUrlOf, fromExample, fromUrl, sendsRawFile, type ChatMessage, type Inputs, type Picked } from './inputs.ts';
+import { AUDIO_TASKS, EMPTY, IMAGE_TASKS, dataUrlOf, fromExample, fromUrl, sendsRawFile, type ChatMessage, type Inputs, type Picked } from './inputs.ts';
 import { STATE_NAMES, TASK_NAMES } from './names.ts';
 import { OutputPanel } from './output-panel.tsx';
 import { TaskInputs } from './task-inputs.tsx';
@@ -133,8 +134,8 @@ export function SpacePage({ space, embed }: { space: SpaceInfo; embed: boolean }
       if (task === 'conversational') return await runChat(ctrl);
       let body: BodyInit;
       let type = 'application/json';
-      if (task === 'voice-activity-detection' || IMAGE_TASKS.includes(task)) {
-        if (!file) throw new Error(`Choose ${task === 'voice-activity-detection' ? 'an audio file or record one' : 'an image'} first.`);
+      if (AUDIO_TASKS.includes(task) || IMAGE_TASKS.includes(task)) {
+        if (!file) throw new Error(`Choose ${AUDIO_TASKS.includes(task) ? 'an audio file or record one' : 'an image'} first.`);
       }
       if (file && sendsRawFile(task)) {
         body = file.blob;
@@ -174,6 +175,12 @@ export function SpacePage({ space, embed }: { space: SpaceInfo; embed: boolean }
           setGenerated({ prompt, text });
         });
         setResult({ json: final ?? [{ generated_text: prompt + text }], computeTime: ((performance.now() - started) / 1000).toFixed(3), cached: false, task, inputs });
+      } else if (task === 'text-to-speech') {
+        // The answer is the audio file itself: the player gets an object URL of its bytes.
+        const blob = await res.blob();
+        const seconds = Number(res.headers.get('x-audio-seconds'));
+        const speech: SpeechAnswer = { url: URL.createObjectURL(blob), type: blob.type, bytes: blob.size, seconds: Number.isFinite(seconds) && seconds > 0 ? seconds : null };
+        setResult({ json: speech, computeTime, cached, task, inputs: { ...inputs } });
       } else {
         setResult({ json: await res.json(), computeTime, cached, task, inputs: { ...inputs }, duration });
       }

@@ -41,6 +41,7 @@ export function TaskInputs(props: { task: SpaceTask; inputs: Inputs; set: (p: Pa
         </>
       );
     case 'voice-activity-detection':
+    case 'audio-classification':
       return <AudioInput file={props.file} onFile={props.setFile} />;
     case 'question-answering':
       return (

@@ -1,5 +1,5 @@
 /** The output view of each task, over the widgets in ../outputs.tsx. */
-import { Answer, Entities, ScoreTable, Segments, Vector, type Entity, type Scored } from '../outputs.tsx';
+import { Answer, Entities, ScoreTable, Segments, SpeechAudio, Vector, type Entity, type Scored, type SpeechAnswer } from '../outputs.tsx';
 import { Boxes, DepthMap, Masks, type Detection, type MaskSegment } from '../vision-outputs.tsx';
 import type { RunResult } from './call.ts';
 import type { Picked } from './inputs.ts';
@@ -85,6 +85,15 @@ export function TaskOutput({ result, file }: { result: RunResult; file?: Picked 
       const first = (j as unknown[])[0] as number[] | number[][];
       return <Vector values={(Array.isArray(first[0]) ? first[0] : first) as number[]} />;
     }
+    case 'audio-classification':
+      return (
+        <>
+          {file && <audio controls src={file.url} aria-label="The classified audio" />}
+          <ScoreTable rows={j as Scored[]} caption="Predicted labels" />
+        </>
+      );
+    case 'text-to-speech':
+      return <SpeechAudio speech={j as SpeechAnswer} />;
     case 'voice-activity-detection':
       return <Segments segments={j as { start: number; end: number; score: number }[]} duration={result.duration ?? 0} />;
     default:
