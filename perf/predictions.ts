@@ -45,9 +45,12 @@ interface Series {
   prediction: { p50: number; p99: number };
   overheadP50: number;
   submissionsPerSecond: number;
+  /** The machine's 1-minute load average when the series started and ended (others' work shows here). */
+  load: [number, number];
 }
 
 async function series(backend: string, redis: string | undefined): Promise<Series> {
+  const loadBefore = os.loadavg()[0]!;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'modelhost-bench-predictions-'));
   const config = { ...loadConfig({ modelsDir: opts.modelsDir, port: 0, logLevel: 'silent', dataDir, hfCache: false, preload: [opts.model], cacheEntries: 0 }, {}), ...(redis ? { redis } : {}) };
   const composed = await compose(config, { logger: false, tiers: [{ name: 'anonymous' }, { name: 'free' }], predictions: { workers: { pollMs: 50 } } });
@@ -97,7 +100,7 @@ async function series(backend: string, redis: string | undefined): Promise<Serie
     );
     const rate = total / ((performance.now() - t0) / 1000);
     const s = (xs: number[]) => ({ p50: percentile(xs, 0.5), p99: percentile(xs, 0.99) });
-    return { backend, submitToStart: s(startDelay), sync: s(sync), prediction: s(pred), overheadP50: percentile(pred, 0.5) - percentile(sync, 0.5), submissionsPerSecond: rate };
+    return { backend, submitToStart: s(startDelay), sync: s(sync), prediction: s(pred), overheadP50: percentile(pred, 0.5) - percentile(sync, 0.5), submissionsPerSecond: rate, load: [loadBefore, os.loadavg()[0]!] };
   } finally {
     await pool.close();
     await composed.close();
@@ -135,8 +138,8 @@ if (opts.redisSeries) {
 const ms = (x: number) => fmt(x, 2);
 process.stdout.write(
   `\n${table(
-    ['backend', 'submit→start P50 ms', 'P99 ms', 'sync P50 ms', 'sync P99 ms', 'prediction P50 ms', 'prediction P99 ms', 'overhead P50 ms', 'submissions/s'],
-    results.map((r) => [r.backend, ms(r.submitToStart.p50), ms(r.submitToStart.p99), ms(r.sync.p50), ms(r.sync.p99), ms(r.prediction.p50), ms(r.prediction.p99), ms(r.overheadP50), fmt(r.submissionsPerSecond, 0)]),
-  )}\n\nTargets: overhead P50 <= 5 ms on SQLite; >= 1,000 submissions/s on one process. ${opts.requests} sequential calls per series, ${opts.submissions} submissions by ${opts.clients} clients; model ${opts.model}; ${os.cpus().length} cores.\n`,
+    ['backend', 'submit→start P50 ms', 'P99 ms', 'sync P50 ms', 'sync P99 ms', 'prediction P50 ms', 'prediction P99 ms', 'overhead P50 ms', 'submissions/s', 'load 1m'],
+    results.map((r) => [r.backend, ms(r.submitToStart.p50), ms(r.submitToStart.p99), ms(r.sync.p50), ms(r.sync.p99), ms(r.prediction.p50), ms(r.prediction.p99), ms(r.overheadP50), fmt(r.submissionsPerSecond, 0), `${fmt(r.load[0], 1)}→${fmt(r.load[1], 1)}`]),
+  )}\n\nTargets: overhead P50 <= 5 ms on SQLite; >= 1,000 submissions/s on one process. ${opts.requests} sequential calls per series, ${opts.submissions} submissions by ${opts.clients} clients; model ${opts.model}; ${os.cpus().length} cores; load 1m: the machine's load average as each series started and ended.\n`,
 );
 if (opts.jsonFile) writeFileSync(opts.jsonFile, JSON.stringify({ at: new Date().toISOString(), results }, null, 2));

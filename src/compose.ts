@@ -134,8 +134,9 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
       routedTask: (id) => (router.isRouted(id) ? router.modelEntry(id)?.task : undefined),
       endpoint: (name) => {
         const found = endpoints?.serving(name);
-        return found && { namespace: found.namespace, type: found.deployment.spec.type, model: found.deployment.activeSpec.model.repository };
+        return found && { namespace: found.namespace, type: found.deployment.spec.type, model: found.deployment.activeSpec.model.repository, state: found.deployment.lifecycle };
       },
+      modelState: (id) => engine.state(id),
     }),
     {
       publicUrl: listeningUrl,

@@ -16,7 +16,7 @@ export class FileStore {
 
   constructor(
     private readonly store: PredictionStore,
-    private readonly ttlMs: number,
+    readonly ttlMs: number,
   ) {}
 
   private signingKey(): Promise<string> {

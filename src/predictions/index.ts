@@ -29,7 +29,7 @@ export interface PredictionsConfig {
   fileTtlMs: number;
   recordUsage: boolean;
   webhooks?: Partial<WebhookOptions>;
-  workers?: Partial<Pick<WorkerOptions, 'pollMs' | 'heartbeatMs' | 'staleMs' | 'progressMs' | 'maxRunning'>>;
+  workers?: Partial<Pick<WorkerOptions, 'pollMs' | 'heartbeatMs' | 'staleMs' | 'progressMs' | 'logProgressMs' | 'maxRunning'>>;
 }
 
 export interface Predictions {
@@ -74,6 +74,7 @@ export function createPredictions(
       heartbeatMs: config.workers?.heartbeatMs ?? 2_000,
       staleMs: config.workers?.staleMs ?? 15_000,
       progressMs: config.workers?.progressMs ?? 500,
+      logProgressMs: config.workers?.logProgressMs ?? 2_000,
       recordUsage: config.recordUsage,
     },
     dispatch,
@@ -96,6 +97,7 @@ export function createPredictions(
     async close() {
       clearInterval(sweep);
       await workers.close();
+      await calls.close();
       await webhooks.close();
       await fetchAgent.close().catch(() => undefined);
     },

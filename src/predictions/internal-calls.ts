@@ -9,6 +9,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { Pool } from 'undici';
 import type { CallUsage } from '../server/access.ts';
 
 export const INTERNAL_HEADER = 'x-modelhost-internal';
@@ -17,6 +18,7 @@ export class InternalCalls {
   readonly secret = randomBytes(24).toString('hex');
   private readonly waiting = new Map<string, (usage: CallUsage | undefined) => void>();
   private base: string | undefined;
+  private pool: Pool | undefined;
 
   /** Guards the internal app and reports what each call used (the handlers' noteUsage) once it is over. */
   attach(app: FastifyInstance): void {
@@ -38,6 +40,21 @@ export class InternalCalls {
 
   listening(base: string): void {
     this.base = base;
+    this.pool = new Pool(base, { headersTimeout: 0, bodyTimeout: 0 });
+  }
+
+  /**
+   * The connections to the internal app: its own, so that closing drops them. Through a shared agent, a kept-alive
+   * connection could hold the internal app's close until its keep-alive timeout (72 s).
+   */
+  get dispatcher(): Pool {
+    if (!this.pool) throw new Error('the internal app is not listening yet');
+    return this.pool;
+  }
+
+  /** After the workers stopped: nothing is in flight that should finish. */
+  async close(): Promise<void> {
+    await this.pool?.destroy().catch(() => undefined);
   }
 
   url(path: string): string {

@@ -3,7 +3,7 @@
  * tiers applied here so a limited caller gets 429 at submit), reading, listing, waiting and cancel. Running
  * them is workers.ts; the durable state is src/store/predictions.ts.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { ModelhostError } from '../core/errors.ts';
 import type { Principal } from '../auth/guard.ts';
 import type { InputModality } from '../core/tasks/index.ts';
@@ -38,6 +38,8 @@ export interface Catalog {
   describe(model: string): ModelView;
   /** A dedicated endpoint the caller may use, and its model; throws 404/403 otherwise. */
   deployment(owner: string, name: string, caller: Caller): ModelView & { model: string };
+  /** A line for the logs when a call of this model (or dedicated endpoint) must first wait for it to start. */
+  coldStart(model: string, deployment: string | null): string | undefined;
 }
 
 /** Generation models stream their tokens (`urls.stream`), as Replicate's language models do. */
@@ -78,11 +80,19 @@ export interface ServiceOptions {
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
+/** Random bytes for ids, drawn 4 KiB at a time: one call into the CSPRNG per ~150 ids, not one per id. */
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+
 /** Replicate-style ids: 26 characters of lowercase base32. */
 export function newPredictionId(): string {
-  const bytes = randomBytes(26);
+  if (poolAt + 26 > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
   let id = '';
-  for (const b of bytes) id += ALPHABET[b & 31];
+  for (let i = poolAt; i < poolAt + 26; i++) id += ALPHABET[pool[i]! & 31];
+  poolAt += 26;
   return id;
 }
 

@@ -6,7 +6,7 @@
  * until it is acknowledged (2xx) or `retryForMs` has passed since completion: at least once. `start`,
  * `output` and `logs` events are sent by the instance running the prediction with a few quick retries and are
  * not kept across restarts (they are superseded by later events, as on Replicate); `output` and `logs` are
- * throttled to one request per `throttleMs`. Every attempt is recorded for the owner to see.
+ * throttled to one request each per `throttleMs`. Every attempt is recorded for the owner to see.
  */
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
@@ -106,6 +106,8 @@ export class Webhooks {
   }
 
   private async deliverTerminal(row: PredictionRow): Promise<void> {
+    // As on Replicate, a filter without `completed` (say, only `logs`) asked for no terminal event.
+    if (!row.webhookEvents.includes('completed')) return this.store.settleWebhook(row.id, null, null);
     const ok = await this.send(row, 'completed');
     if (ok) return this.store.settleWebhook(row.id, 'delivered', null);
     const now = Date.now();
@@ -118,7 +120,8 @@ export class Webhooks {
   event(row: PredictionRow, event: Exclude<WebhookEvent, 'completed'>, current: () => PredictionRow): void {
     if (!row.webhook || !row.webhookEvents.includes(event)) return;
     if (event === 'start') return void this.sendWithRetries(row, event);
-    const key = row.id;
+    // Each event its own window: a burst of tokens does not hold back the logs, nor the logs the output.
+    const key = `${row.id}:${event}`;
     const state = this.lastSent.get(key) ?? { at: 0 };
     this.lastSent.set(key, state);
     const fire = () => {
@@ -134,8 +137,10 @@ export class Webhooks {
 
   /** Stops the throttled events of a prediction that ended (its terminal event says everything). */
   forget(id: string): void {
-    clearTimeout(this.lastSent.get(id)?.timer);
-    this.lastSent.delete(id);
+    for (const event of ['output', 'logs']) {
+      clearTimeout(this.lastSent.get(`${id}:${event}`)?.timer);
+      this.lastSent.delete(`${id}:${event}`);
+    }
   }
 
   private async sendWithRetries(row: PredictionRow, event: WebhookEvent): Promise<void> {

@@ -12,6 +12,7 @@ import type { UsageRecord } from '../store/types.ts';
 import type { Admission, Catalog } from './service.ts';
 import { PredictionService } from './service.ts';
 import { taskPayload } from './input.ts';
+import { duration, PredictionLog } from './logs.ts';
 import type { RunOutcome, Runner } from './runner.ts';
 import type { Webhooks } from './webhooks.ts';
 import type { PredictionRow } from './types.ts';
@@ -33,8 +34,10 @@ export interface WorkerOptions {
   heartbeatMs: number;
   /** A running row whose heartbeat is older than this is taken for dead. */
   staleMs: number;
-  /** Output/logs written to the database at most this often while a prediction runs. */
+  /** Output/logs written to the database at most this often while a prediction runs (the first time after this long). */
   progressMs: number;
+  /** A long generation logs its token count at most this often. */
+  logProgressMs: number;
   /** Record usage rows (off with `--auth off`). */
   recordUsage: boolean;
 }
@@ -136,7 +139,7 @@ export class Workers {
       const won = await this.store.finish(
         row.id,
         { from: 'starting' },
-        { status: 'canceled', output: null, error: null, logs: '', metrics: { total_time: (at - row.createdAt) / 1000 }, completedAt: at },
+        { status: 'canceled', output: null, error: null, logs: logged(row.logs, 'canceled before it started'), metrics: { total_time: (at - row.createdAt) / 1000 }, completedAt: at },
         this.o.recordUsage ? PredictionService.queuedUsage(row, at) : undefined,
       );
       if (won) return this.ended_(row.id);
@@ -201,9 +204,28 @@ export class Workers {
     this.perModel.set(row.model, (this.perModel.get(row.model) ?? 0) + 1);
     let outcome: RunOutcome;
     const started = Date.now();
-    let lastProgress = 0;
-    const current = (): PredictionRow => ({ ...row, status: 'processing', startedAt: row.startedAt ?? started, output: r.tokens.length ? [...r.tokens] : null });
+    const log = new PredictionLog(row.logs);
+    const current = (): PredictionRow => ({ ...row, status: 'processing', startedAt: row.startedAt ?? started, output: r.tokens.length ? [...r.tokens] : null, logs: log.text() });
+    // Output and logs reach the database at most every progressMs, the first time progressMs after the start: a
+    // prediction shorter than that writes only its end.
+    let saveTimer: NodeJS.Timeout | undefined;
+    let savedAt = started;
+    const save = () => {
+      saveTimer = undefined;
+      savedAt = Date.now();
+      void this.store.progress(row.id, row.attempt, r.tokens.length ? [...r.tokens] : null, log.text()).catch(() => undefined);
+    };
+    const changed = () => (saveTimer ??= setTimeout(save, Math.max(0, savedAt + this.o.progressMs - Date.now())));
+    const note = (line: string) => {
+      log.add(line);
+      changed();
+      this.webhooks.event(row, 'logs', current);
+    };
     try {
+      note(`starting on ${this.o.instance} (attempt ${row.attempt} of ${row.maxAttempts}), ${duration(started - row.createdAt)} after it was created`);
+      if (row.deployment) note(`running on dedicated endpoint ${row.deployment} (${row.model})`);
+      const cold = this.catalog.coldStart(row.model, row.deployment);
+      if (cold) note(cold);
       const payload = taskPayload(row.input, this.catalog.describe(row.model).modality);
       this.webhooks.event(row, 'start', current);
       outcome = await this.runner.run({
@@ -211,32 +233,33 @@ export class Workers {
         payload,
         signal: r.ctrl.signal,
         publicUrl: this.o.publicUrl(),
+        log: note,
+        logProgressMs: this.o.logProgressMs,
         onToken: (t) => {
           r.tokens.push(t);
           this.bus.emit(`token:${row.id}`, t);
           this.webhooks.event(row, 'output', current);
-          const now = Date.now();
-          if (now - lastProgress >= this.o.progressMs) {
-            lastProgress = now;
-            void this.store.progress(row.id, row.attempt, [...r.tokens], '').catch(() => undefined);
-          }
+          changed();
         },
       });
     } catch (e) {
       outcome = { status: 'failed', output: null, error: (e as Error).message, usage: undefined, httpStatus: 400 };
     }
+    clearTimeout(saveTimer);
     try {
       if (r.why === 'shutdown') {
-        await this.store.requeue(row.id, row.attempt, { refund: true });
+        await this.store.requeue(row.id, row.attempt, { refund: true, log: `${this.o.instance} shut down while running attempt ${row.attempt}: back in the queue, the attempt not counted` });
         return;
       }
       if (r.why === 'cancel') outcome = { ...outcome, status: 'canceled', output: r.tokens.length ? r.tokens : null, error: null };
       const at = Date.now();
+      if (outcome.status === 'failed') log.add(`failed: ${outcome.error ?? 'no reason given'}`);
+      if (outcome.status === 'canceled') log.add(`canceled after ${duration(at - started)}`);
       const fields: FinishFields = {
         status: outcome.status,
         output: outcome.output,
         error: outcome.error,
-        logs: '',
+        logs: log.text(),
         metrics: { predict_time: (at - started) / 1000, total_time: (at - row.createdAt) / 1000 },
         completedAt: at,
       };
@@ -304,7 +327,8 @@ export class Workers {
       for (const row of await this.store.stale(cutoff)) {
         if (row.instance === this.o.instance && this.running.has(row.id)) continue;
         if (row.attempt < row.maxAttempts) {
-          if (await this.store.requeue(row.id, row.attempt, { refund: false, heartbeatBefore: cutoff })) {
+          const line = `${row.instance ?? 'its instance'} stopped while running attempt ${row.attempt}: retrying (attempt ${row.attempt + 1} of ${row.maxAttempts})`;
+          if (await this.store.requeue(row.id, row.attempt, { refund: false, heartbeatBefore: cutoff, log: line })) {
             this.log(`prediction ${row.id}: its instance stopped while running it; retrying (attempt ${row.attempt + 1} of ${row.maxAttempts})`);
             if (this.dispatch) await this.dispatch.push(row.id, row.attempt);
           }
@@ -316,7 +340,7 @@ export class Workers {
         await this.store.finish(
           row.id,
           { from: 'stale', attempt: row.attempt, heartbeatBefore: cutoff },
-          { status: 'failed', output: null, error, logs: row.logs, metrics: { total_time: (at - row.createdAt) / 1000 }, completedAt: at },
+          { status: 'failed', output: null, error, logs: logged(row.logs, `failed: ${error}`), metrics: { total_time: (at - row.createdAt) / 1000 }, completedAt: at },
           this.o.recordUsage ? this.usageOf(row, outcome, at) : undefined,
         );
       }
@@ -328,6 +352,13 @@ export class Workers {
       this.log(`predictions heartbeat: ${(e as Error).message}`);
     }
   }
+}
+
+/** Stored logs with one more line, bounded. */
+function logged(previous: string, line: string): string {
+  const log = new PredictionLog(previous);
+  log.add(line);
+  return log.text();
 }
 
 function usedUnits(o: RunOutcome): number {

@@ -31,6 +31,10 @@ export async function openPostgres(url: string): Promise<Connection> {
       db.transaction().execute(async (trx) => {
         for (const q of queries) await trx.executeQuery(q);
       }),
+    query: async (q) => {
+      const r = await db.executeQuery<Record<string, unknown>>(q);
+      return { rows: r.rows, changes: Number(r.numAffectedRows ?? BigInt(r.rows.length)) };
+    },
     exclusive: (work) => work(),
     async claim(role) {
       const client = await pool.connect();

@@ -5,6 +5,9 @@
  * - only the attempt that is current may write the terminal state (`finish`), and the same transaction adds
  *   the prediction's one usage record only if that write happened (usage is then exact across crashes);
  * - the terminal write also marks its webhook `pending`, so a crash right after it cannot lose the delivery.
+ * The statements every prediction runs (insert, claim, get, progress, finish) are plain SQL on `conn.query`, SQLite's
+ * cached prepared statements, rather than built and prepared anew by Kysely each time: submissions per second and
+ * the queue's overhead are bound by them.
  */
 import { sql, type CompiledQuery, type Selectable } from 'kysely';
 import type { Connection } from './connection.ts';
@@ -53,10 +56,11 @@ export interface PredictionStore {
   /** Running rows whose instance has not said it is alive since `before`. */
   stale(before: number): Promise<PredictionRow[]>;
   /** Back to the queue: a stale row to retry, or this instance's own rows when it shuts down cleanly. */
-  requeue(id: string, attempt: number, opts: { refund: boolean; heartbeatBefore?: number }): Promise<boolean>;
+  requeue(id: string, attempt: number, opts: { refund: boolean; heartbeatBefore?: number; log?: string }): Promise<boolean>;
   /** Terminal webhooks due now; each is leased until `until` by this call so another instance skips it. */
   leaseWebhooks(now: number, until: number, limit: number): Promise<PredictionRow[]>;
-  settleWebhook(id: string, state: 'pending' | 'delivered' | 'failed', nextAt: number | null): Promise<void>;
+  /** `null`: no terminal event is due after all (the filter leaves `completed` out). */
+  settleWebhook(id: string, state: 'pending' | 'delivered' | 'failed' | null, nextAt: number | null): Promise<void>;
   addAttempt(predictionId: string, attempt: WebhookAttempt): Promise<void>;
   attempts(predictionId: string): Promise<WebhookAttempt[]>;
   putFile(file: StoredFile, now: number): Promise<void>;
@@ -91,8 +95,8 @@ export function predictionStore(conn: Connection, opts: { recordUsage: boolean }
       return batch.done;
     },
     async get(id) {
-      const row = await db.selectFrom('predictions').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && fromColumns(row);
+      const { rows } = await conn.query(sql`select * from predictions where id = ${id}`.compile(db));
+      return rows[0] && fromColumns(rows[0] as Selectable<PredictionsTable>);
     },
     async list(owner, limit, before) {
       let q = db.selectFrom('predictions').selectAll().where('owner', '=', owner);
@@ -105,43 +109,24 @@ export function predictionStore(conn: Connection, opts: { recordUsage: boolean }
       return rows.map(fromColumns);
     },
     async queued(limit) {
-      const rows = await db
-        .selectFrom('predictions')
-        .select(['id', 'model', 'attempt', 'created_at'])
-        .where('status', '=', 'starting')
-        .orderBy('created_at')
-        .orderBy('id')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => ({ id: r.id, model: r.model, attempt: toNumber(r.attempt), createdAt: toNumber(r.created_at) }));
+      const { rows } = await conn.query(
+        sql`select id, model, attempt, created_at from predictions where status = 'starting' order by created_at, id limit ${limit}`.compile(db),
+      );
+      return rows.map((r) => ({ id: String(r.id), model: String(r.model), attempt: toNumber(r.attempt), createdAt: toNumber(r.created_at) }));
     },
     async claim(id, instance, now) {
-      const r = await db
-        .updateTable('predictions')
-        .set((eb) => ({
-          status: 'processing',
-          attempt: eb('attempt', '+', 1),
-          instance,
-          heartbeat_at: now,
-          started_at: eb.fn.coalesce('started_at', sql.lit(now)),
-        }))
-        .where('id', '=', id)
-        .where('status', '=', 'starting')
-        .executeTakeFirst();
-      if (r.numUpdatedRows !== 1n) return undefined;
-      return this.get(id);
+      const { rows } = await conn.query(
+        sql`update predictions set status = 'processing', attempt = attempt + 1, instance = ${instance}, heartbeat_at = ${now},
+          started_at = coalesce(started_at, ${now}) where id = ${id} and status = 'starting' returning *`.compile(db),
+      );
+      return rows[0] && fromColumns(rows[0] as Selectable<PredictionsTable>);
     },
     async heartbeat(instance, now) {
       await db.updateTable('predictions').set({ heartbeat_at: now }).where('instance', '=', instance).where('status', '=', 'processing').execute();
     },
     async progress(id, attempt, output, logs) {
-      await db
-        .updateTable('predictions')
-        .set({ output: output === undefined ? null : JSON.stringify(output), logs })
-        .where('id', '=', id)
-        .where('attempt', '=', attempt)
-        .where('status', '=', 'processing')
-        .execute();
+      const json = output === undefined || output === null ? null : JSON.stringify(output);
+      await conn.query(sql`update predictions set output = ${json}, logs = ${logs} where id = ${id} and attempt = ${attempt} and status = 'processing'`.compile(db));
     },
     async finish(id, guard, fields, usage) {
       let update = db
@@ -164,7 +149,8 @@ export function predictionStore(conn: Connection, opts: { recordUsage: boolean }
       const queries: CompiledQuery[] = [update.compile()];
       if (usage && opts.recordUsage) queries.push(usageIfFinished(id, fields.completedAt, usage).compile(db));
       await conn.transaction(queries);
-      const after = await db.selectFrom('predictions').select(['status', 'completed_at']).where('id', '=', id).executeTakeFirst();
+      const { rows } = await conn.query(sql`select status, completed_at from predictions where id = ${id}`.compile(db));
+      const after = rows[0];
       return after?.status === fields.status && toNumber(after.completed_at) === fields.completedAt;
     },
     async requestCancel(id) {
@@ -178,10 +164,18 @@ export function predictionStore(conn: Connection, opts: { recordUsage: boolean }
       const rows = await db.selectFrom('predictions').selectAll().where('status', '=', 'processing').where('heartbeat_at', '<', before).limit(500).execute();
       return rows.map(fromColumns);
     },
-    async requeue(id, attempt, { refund, heartbeatBefore }) {
+    async requeue(id, attempt, { refund, heartbeatBefore, log }) {
+      // The line why goes at the end of the logs (the next attempt bounds their size when it writes them).
+      const line = log === undefined ? undefined : `${log.replace(/\n/g, ' ')}\n`;
       let q = db
         .updateTable('predictions')
-        .set((eb) => ({ status: 'starting', instance: null, heartbeat_at: null, attempt: refund ? eb('attempt', '-', 1) : eb('attempt', '+', 0) }))
+        .set((eb) => ({
+          status: 'starting',
+          instance: null,
+          heartbeat_at: null,
+          attempt: refund ? eb('attempt', '-', 1) : eb('attempt', '+', 0),
+          ...(line ? { logs: sql<string>`logs || ${line}` } : {}),
+        }))
         .where('id', '=', id)
         .where('status', '=', 'processing')
         .where('attempt', '=', attempt);

@@ -21,7 +21,7 @@ export function openSqlite(file: string): Connection {
   // connection in this process, and other processes wait on busy_timeout. An async transaction would
   // hold the lock across awaits, and a second connection in the same process would then block the
   // event loop in its busy wait, starving the first: a deadlock until the timeout.
-  // Usage batches repeat the same few statements (a full chunk, a last chunk): prepare each text once.
+  // Usage batches and the predictions queue repeat the same few statement texts: prepare each text once.
   const prepared = new Map<string, BetterSqlite3.Statement>();
   const statement = (text: string) => {
     let st = prepared.get(text);
@@ -49,6 +49,15 @@ export function openSqlite(file: string): Connection {
       // Names come from the code, never from input; quoted anyway.
       const text = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
       insertAll.immediate(statement(text), rows);
+    },
+    query: async (q) => {
+      const st = statement(q.sql);
+      const params = q.parameters as unknown[];
+      if (st.reader) {
+        const rows = st.all(params) as Record<string, unknown>[];
+        return { rows, changes: rows.length };
+      }
+      return { rows: [], changes: st.run(params).changes };
     },
     exclusive: (work) => exclusive(file, raw, work),
     // Two processes started on one data directory must not both run the endpoints' replicas.

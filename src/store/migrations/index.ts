@@ -9,6 +9,7 @@ import { usage } from './002_usage.ts';
 import { endpoints } from './003_endpoints.ts';
 import { usageMedia } from './004_usage_media.ts';
 import { predictions } from './005_predictions.ts';
+import { usageRequestId } from './006_usage_request_id.ts';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '001_tokens': tokens,
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '003_endpoints': endpoints,
   '004_usage_media': usageMedia,
   '005_predictions': predictions,
+  '006_usage_request_id': usageRequestId,
 };
 
 export const migrationProvider: MigrationProvider = {
