@@ -242,21 +242,21 @@ async function main(): Promise<void> {
     for (const p of served) p.shareOfRaw = p.reqPerSec / limit;
   }
 
+  // What the detection and speech parts share: where the server and models are, and the load's timing.
+  const partOptions = {
+    serverRoot: path.resolve(opts.serverRoot),
+    benchDir: path.join(root, '.cache', 'bench-models'),
+    duration,
+    rawSeconds,
+    rounds,
+    warmup,
+    maxBatchSize: opts.maxBatchSize,
+    serverArgs: opts.serverArgs.split(/\s+/).filter(Boolean),
+  };
   let detection: DetectionResult | undefined;
   if (opts.detection && parts.has('detection')) {
     detection = await runDetectionBench(
-      {
-        serverRoot: path.resolve(opts.serverRoot),
-        benchDir: path.join(root, '.cache', 'bench-models'),
-        concurrency: quick ? [1, 16] : opts.detectionConcurrency,
-        batchSizes: opts.detectionBatchSizes,
-        duration,
-        rawSeconds,
-        rounds,
-        warmup,
-        maxBatchSize: opts.maxBatchSize,
-        serverArgs: opts.serverArgs.split(/\s+/).filter(Boolean),
-      },
+      { ...partOptions, concurrency: quick ? [1, 16] : opts.detectionConcurrency, batchSizes: opts.detectionBatchSizes },
       say,
       (s) => (current = s),
     );
@@ -265,18 +265,7 @@ async function main(): Promise<void> {
   let asr: AsrResult | undefined;
   if (opts.asr && parts.has('asr')) {
     asr = await runAsrBench(
-      {
-        serverRoot: path.resolve(opts.serverRoot),
-        benchDir: path.join(root, '.cache', 'bench-models'),
-        concurrency: quick ? [1, 8] : opts.asrConcurrency,
-        inFlight: quick ? [1] : opts.asrInFlight,
-        duration,
-        rawSeconds,
-        rounds,
-        warmup,
-        maxBatchSize: opts.maxBatchSize,
-        serverArgs: opts.serverArgs.split(/\s+/).filter(Boolean),
-      },
+      { ...partOptions, concurrency: quick ? [1, 8] : opts.asrConcurrency, inFlight: quick ? [1] : opts.asrInFlight },
       say,
       (s) => (current = s),
     );

@@ -28,8 +28,8 @@ export async function startServer(overrides: Partial<Config> = {}, opts: Omit<Co
   return { url: `http://127.0.0.1:${port}`, composed, close: () => composed.close() };
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+/** Status, headers, text and (when it parses) JSON of an answer. */
+async function answerOf(res: Response) {
   const text = await res.text();
   let json: unknown;
   try {
@@ -37,5 +37,16 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text, json: json as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const answer = await answerOf(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }));
+  return { ...answer, json: answer.json as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** A raw body (a file's bytes, or text) with its Content-Type, as a client uploading a file sends it. */
+export async function postBytes(url: string, body: Uint8Array | string, contentType?: string, headers: Record<string, string> = {}) {
+  const init = { method: 'POST', body: body as Uint8Array<ArrayBuffer> | string, headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers } };
+  return answerOf(await fetch(url, init));
 }

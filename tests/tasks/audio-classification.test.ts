@@ -6,9 +6,10 @@
 import { InferenceClient } from '@huggingface/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/engine/audio.ts';
-import { fixtureBytes, speechSamples, wavBytes, whiteNoise } from '../fixtures/audio/fixtures.ts';
+import { cutFixture, fixtureBytes, garbledFixture, speechSamples, wavBytes, whiteNoise } from '../fixtures/audio/fixtures.ts';
 import { expectClose, reference } from '../helpers/reference.ts';
-import { postJson, startServer, type TestServer } from '../helpers/server.ts';
+import { postBytes, postJson, startServer, type TestServer } from '../helpers/server.ts';
+import { b64 } from './vision-helpers.ts';
 
 const MODELS = { ast: 'tiny/ast', wav2vec2: 'tiny/wav2vec2' } as const;
 const LABELS: Record<string, string[]> = {
@@ -56,19 +57,6 @@ async function expectedWith(model: string, bytes: Uint8Array, fn: 'sigmoid' | 'n
     .slice(0, topK);
 }
 
-async function postAudio(url: string, body: Uint8Array | string, contentType?: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', body: body as Bytes, headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers } });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const noCache = { 'x-use-cache': 'false' };
 
 describe('audio-classification', () => {
@@ -92,9 +80,9 @@ describe('audio-classification', () => {
           for (const l of want) expect(LABELS[model], name).toContain(l.label);
           distinct.add(JSON.stringify(want.map((l) => l.score.toFixed(5))));
           const answers = [
-            await postAudio(url(model), bytes, type),
-            await postAudio(url(model), bytes),
-            await postAudio(url(model), bytes, 'application/octet-stream'),
+            await postBytes(url(model), bytes, type),
+            await postBytes(url(model), bytes),
+            await postBytes(url(model), bytes, 'application/octet-stream'),
             await postJson(url(model), { inputs: b64(bytes) }),
             await postJson(url(model), { inputs: `data:${type};base64,${b64(bytes)}` }),
             await postJson(url(model), { inputs: { audio: b64(bytes) } }),
@@ -109,16 +97,16 @@ describe('audio-classification', () => {
         expect(distinct.size).toBeGreaterThan(3);
         // Noise is told apart from speech.
         const noise = wavBytes([whiteNoise(16000, 0.3)], 16000);
-        const noiseAnswer = (await postAudio(url(model), noise)).json;
+        const noiseAnswer = (await postBytes(url(model), noise)).json;
         expectClose(noiseAnswer, await expected(model, noise));
-        expect(JSON.stringify(noiseAnswer)).not.toBe(JSON.stringify((await postAudio(url(model), wav)).json));
+        expect(JSON.stringify(noiseAnswer)).not.toBe(JSON.stringify((await postBytes(url(model), wav)).json));
       }, 120_000);
     }
 
     it('answers the same on the /pipeline and hf-inference routes', async () => {
       const want = await expected(MODELS.ast, wav);
       for (const route of [`/models/${MODELS.ast}/pipeline/audio-classification`, `/pipeline/audio-classification/${MODELS.ast}`, `/hf-inference/models/${MODELS.ast}`]) {
-        const res = await postAudio(`${server.url}${route}`, wav, 'audio/wav');
+        const res = await postBytes(`${server.url}${route}`, wav, 'audio/wav');
         expect(res.status, `${route}: ${res.text}`).toBe(200);
         expectClose(res.json, want);
       }
@@ -154,9 +142,9 @@ describe('audio-classification', () => {
     it('tiny/ast: concurrent clips of any length answer as sequential ones, sharing forward passes', async () => {
       const clips = [...FORMATS.map(([name]) => fixtureBytes(name)), wavBytes([speechSamples().subarray(0, 9000)], 16000), wavBytes([whiteNoise(40000, 0.2, 3)], 16000)];
       const sequential: unknown[] = [];
-      for (const bytes of clips) sequential.push((await postAudio(url(MODELS.ast), bytes, undefined, noCache)).json);
+      for (const bytes of clips) sequential.push((await postBytes(url(MODELS.ast), bytes, undefined, noCache)).json);
       const before = { ...server.composed.deps.engine.counters };
-      const concurrent = await Promise.all(clips.map((bytes) => postAudio(url(MODELS.ast), bytes, undefined, noCache)));
+      const concurrent = await Promise.all(clips.map((bytes) => postBytes(url(MODELS.ast), bytes, undefined, noCache)));
       const after = server.composed.deps.engine.counters;
       concurrent.forEach((res, i) => {
         expect(res.status, res.text).toBe(200);
@@ -171,9 +159,9 @@ describe('audio-classification', () => {
       const clips = [0, 1, 2, 3, 4, 5].map((i) => wavBytes([speech.subarray(i * 2000, i * 2000 + 16000)], 16000));
       clips.push(wavBytes([speech.subarray(0, 7000)], 16000), fixtureBytes('speech-44k-stereo.mp3'));
       const sequential: unknown[] = [];
-      for (const bytes of clips) sequential.push((await postAudio(url(MODELS.wav2vec2), bytes, undefined, noCache)).json);
+      for (const bytes of clips) sequential.push((await postBytes(url(MODELS.wav2vec2), bytes, undefined, noCache)).json);
       const before = { ...server.composed.deps.engine.counters };
-      const concurrent = await Promise.all(clips.map((bytes) => postAudio(url(MODELS.wav2vec2), bytes, undefined, noCache)));
+      const concurrent = await Promise.all(clips.map((bytes) => postBytes(url(MODELS.wav2vec2), bytes, undefined, noCache)));
       const after = server.composed.deps.engine.counters;
       concurrent.forEach((res, i) => {
         expect(res.status, res.text).toBe(200);
@@ -186,7 +174,7 @@ describe('audio-classification', () => {
     it('a broken file fails only its own request, not the others in its batch', async () => {
       const broken = wav.slice(0, 30);
       const all = [wav, fixtureBytes('speech-22k-mono.ogg'), broken, wav, fixtureBytes('speech-48k-mono.opus')];
-      const answers = await Promise.all(all.map((bytes) => postAudio(url(MODELS.ast), bytes, undefined, noCache)));
+      const answers = await Promise.all(all.map((bytes) => postBytes(url(MODELS.ast), bytes, undefined, noCache)));
       for (const [i, res] of answers.entries()) {
         if (all[i] === broken) {
           expect(res.status).toBe(400);
@@ -214,15 +202,8 @@ describe('audio-classification', () => {
   });
 
   describe('malformed input: a 4xx naming the problem', () => {
-    const cut = (name: string, fraction: number) => {
-      const b = fixtureBytes(name);
-      return b.subarray(0, Math.floor(b.length * fraction));
-    };
-    const garble = (name: string) => {
-      const b = fixtureBytes(name).slice();
-      for (let i = Math.floor(b.length * 0.3); i < b.length * 0.6; i++) b[i] = (i * 7919) & 255;
-      return b;
-    };
+    const cut = cutFixture;
+    const garble = garbledFixture;
     const wavB64 = b64(wav);
     const raw: [string, string, Uint8Array | string, string | undefined, RegExp][] = [
       ['empty body', MODELS.ast, new Uint8Array(0), 'audio/wav', /empty/i],
@@ -271,7 +252,7 @@ describe('audio-classification', () => {
     it(`answers ${raw.length + json.length} malformed requests with a 4xx that says what is wrong`, async () => {
       expect(raw.length + json.length).toBeGreaterThanOrEqual(30);
       for (const [name, model, body, type, message] of raw) {
-        const res = await postAudio(url(model), body, type);
+        const res = await postBytes(url(model), body, type);
         expect(res.status, `${name}: ${res.text}`).toBeGreaterThanOrEqual(400);
         expect(res.status, name).toBeLessThan(500);
         expect(res.headers.get('content-type'), name).toMatch(/^application\/json/);
@@ -287,7 +268,7 @@ describe('audio-classification', () => {
         }
       }
       // The server still answers afterwards.
-      expect((await postAudio(url(MODELS.wav2vec2), wav)).status).toBe(200);
+      expect((await postBytes(url(MODELS.wav2vec2), wav)).status).toBe(200);
     }, 120_000);
   });
 });

@@ -1,7 +1,7 @@
 import { InferenceClient } from '@huggingface/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/engine/audio.ts';
-import { concat, fixtureBytes, speechSamples, wavBytes } from '../fixtures/audio/fixtures.ts';
+import { concat, cutFixture, fixtureBytes, garbledFixture, speechSamples, wavBytes } from '../fixtures/audio/fixtures.ts';
 import { reference } from '../helpers/reference.ts';
 import { postJson, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -133,15 +133,8 @@ describe('automatic-speech-recognition (Whisper)', () => {
   });
 
   describe('malformed input: a 4xx naming the problem', () => {
-    const cut = (name: string, fraction: number) => {
-      const b = fixtureBytes(name);
-      return b.subarray(0, Math.floor(b.length * fraction));
-    };
-    const garble = (name: string) => {
-      const b = fixtureBytes(name).slice();
-      for (let i = Math.floor(b.length * 0.3); i < b.length * 0.6; i++) b[i] = (i * 7919) & 255;
-      return b;
-    };
+    const cut = cutFixture;
+    const garble = garbledFixture;
     const b64 = Buffer.from(wav).toString('base64');
     const raw: [string, Uint8Array, string | undefined, RegExp][] = [
       ['empty body', new Uint8Array(0), 'audio/wav', /empty/i],

@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import { expect } from 'vitest';
 import { fixtureBytes } from '../fixtures/audio/fixtures.ts';
-import { postJson } from '../helpers/server.ts';
+import { postBytes, postJson } from '../helpers/server.ts';
 
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -51,17 +51,7 @@ export async function imageFiles(): Promise<ImageFile[]> {
 
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
 
-export async function postBytes(url: string, body: Bytes | string, contentType?: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', body, headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers } });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+export { postBytes };
 
 /** A raw body (bytes or text) with its Content-Type, or a JSON body; and what the answer's error must say. */
 export type Malformed = { raw: Bytes | string; type?: string; status: number; error: RegExp } | { json: unknown; status?: number; error: RegExp };
