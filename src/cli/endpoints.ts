@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { fail } from './options.ts';
+import { callServer as call } from './server-call.ts';
 
 interface Conn {
   url: string;
@@ -28,30 +29,6 @@ function withConnection(cmd: Command): Command {
     .option('--json', 'print the JSON the server answered');
 }
 
-async function call(conn: Conn, method: string, path: string, body?: unknown): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, conn.url), {
-      method,
-      headers: { ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    fail(`cannot reach ${conn.url} (${(e as Error).message}); start the server with \`modelhost serve\` or pass --url`);
-  }
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* plain text (logs) */
-  }
-  if (!res.ok) {
-    const error = (json as { error?: unknown })?.error;
-    fail(`${res.status}: ${typeof error === 'string' ? error : text}`);
-  }
-  return json;
-}
 
 async function namespace(conn: Conn): Promise<string> {
   if (conn.namespace) return conn.namespace;

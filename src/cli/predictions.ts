@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { fail } from './options.ts';
+import { callServer as call } from './server-call.ts';
 
 interface Conn {
   url: string;
@@ -32,30 +33,6 @@ function withConnection(cmd: Command): Command {
     .option('--json', 'print the JSON the server answered');
 }
 
-async function call<T>(conn: Conn, method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, conn.url), {
-      method,
-      headers: { ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    fail(`cannot reach ${conn.url} (${(e as Error).message}); start the server with \`modelhost serve\` or pass --url`);
-  }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const detail = (json as { detail?: unknown } | undefined)?.detail;
-    fail(`${res.status}: ${typeof detail === 'string' ? detail : text.slice(0, 300)}`);
-  }
-  return json as T;
-}
 
 /** `key=value` pairs: the value is JSON when it parses (numbers, booleans, objects), else a string. */
 function parseInputs(pairs: string[]): Record<string, unknown> {

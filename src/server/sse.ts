@@ -4,6 +4,8 @@ import { overheadMs } from './timing.ts';
 
 export interface SseStream {
   send(data: unknown): void;
+  /** A named event with an id (`event:`, `id:`, one `data:` line per line of `data`), as Replicate's streams send. */
+  event(name: string, data: string, id: string): void;
   end(): void;
   closed(): boolean;
 }
@@ -31,6 +33,9 @@ export function openSse(request: FastifyRequest, reply: FastifyReply, headers: R
   return {
     send(data) {
       if (!closed) res.write(`data:${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+    },
+    event(name, data, id) {
+      if (!closed) res.write(`event: ${name}\nid: ${id}\n${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
     },
     end() {
       if (!closed) res.end();

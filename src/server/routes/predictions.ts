@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LimitExceededError } from '../../auth/limits.ts';
 import { parseJsonObject } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
-import { exposedHeaders } from '../app.ts';
+import { openSse } from '../sse.ts';
 import { isTerminal, toApi, type Caller, type PredictionRow, type Predictions } from '../../predictions/index.ts';
 
 const MAX_WAIT_SECONDS = 60;
@@ -110,33 +110,15 @@ export function predictionRoutes(deps: ServerDeps) {
 
 /** Replicate's stream: `output` events (one per token), then `error` if it failed, then `done`. */
 function streamEvents(p: Predictions, id: string, request: FastifyRequest, reply: FastifyReply) {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'access-control-allow-origin': '*',
-    'access-control-expose-headers': exposedHeaders.join(', '),
-  });
+  const sse = openSse(request, reply);
   let seq = 0;
-  let closed = false;
-  const send = (event: string, data: string) => {
-    if (closed) return;
-    const lines = data.split('\n').map((l) => `data: ${l}`).join('\n');
-    res.write(`event: ${event}\nid: ${Math.floor(Date.now() / 1000)}:${seq++}\n${lines}\n\n`);
-  };
+  const send = (event: string, data: string) => sse.event(event, data, `${Math.floor(Date.now() / 1000)}:${seq++}`);
   const finish = (row: PredictionRow | undefined) => {
     if (row?.status === 'failed') send('error', JSON.stringify({ detail: row.error ?? 'the prediction failed' }));
     send('done', row?.status === 'canceled' ? JSON.stringify({ reason: 'canceled' }) : '{}');
-    closed = true;
-    res.end();
+    sse.end();
   };
-  res.on('close', () => {
-    closed = true;
-    stop();
-  });
+  reply.raw.on('close', () => stop());
   let stop = () => undefined as void;
   // Running here: tokens as they come. Elsewhere (or done): what the database has, re-read until it ends.
   const here = p.workers.follow(
@@ -151,7 +133,7 @@ function streamEvents(p: Predictions, id: string, request: FastifyRequest, reply
   }
   void (async () => {
     let sent = 0;
-    while (!closed) {
+    while (!sse.closed()) {
       const row = await p.service.peek(id).catch(() => undefined);
       const tokens = Array.isArray(row?.output) ? (row.output as unknown[]) : [];
       for (; sent < tokens.length; sent++) send('output', String(tokens[sent]));
@@ -159,5 +141,4 @@ function streamEvents(p: Predictions, id: string, request: FastifyRequest, reply
       await p.workers.ended(id, 250);
     }
   })();
-  void request;
 }
