@@ -82,6 +82,7 @@ interface Options {
   detection: boolean;
   detectionConcurrency: number[];
   detectionBatchSizes: number[];
+  detectionInstances: number;
   asr: boolean;
   asrConcurrency: number[];
   asrInFlight: number[];
@@ -121,6 +122,7 @@ const program = new Command()
   .option('--no-detection', `skip the object-detection part (${YOLOS_BENCH_ID}, a YOLOS detector at 224×224, vs raw onnxruntime)`)
   .option('--detection-concurrency <list>', 'object detection: concurrent connections to try', intList, [1, 16])
   .option('--detection-batch-sizes <list>', 'object detection: raw batch sizes', intList, [1, 2, 4, 8, 16])
+  .option('--detection-instances <n>', 'object detection: the server\'s --model-instances (copies of the detector, each with its share of the cores)', (v) => Number(v), os.availableParallelism())
   .option('--no-asr', `skip the speech-recognition part (${ASR_BENCH_ID} served vs the transformers.js pipeline in-process, real-time factor)`)
   .option('--asr-concurrency <list>', 'speech recognition: concurrent connections to try (the real-time factor is given at each)', intList, [1, 8, 16])
   .option('--asr-in-flight <list>', 'speech recognition: pipeline calls in flight in the in-process run', intList, [1, 2, 4])
@@ -256,7 +258,7 @@ async function main(): Promise<void> {
   let detection: DetectionResult | undefined;
   if (opts.detection && parts.has('detection')) {
     detection = await runDetectionBench(
-      { ...partOptions, concurrency: quick ? [1, 16] : opts.detectionConcurrency, batchSizes: opts.detectionBatchSizes },
+      { ...partOptions, concurrency: quick ? [1, 16] : opts.detectionConcurrency, batchSizes: opts.detectionBatchSizes, instances: opts.detectionInstances },
       say,
       (s) => (current = s),
     );
@@ -346,6 +348,13 @@ async function main(): Promise<void> {
         }),
       ),
     );
+    const s = detection.rawSessions;
+    if (s) {
+      say(
+        `raw onnxruntime on the same files with the server's parallelism (${s.sessions} sessions of ${s.threads} thread(s) in ${s.sessions} processes, batch ${s.batchSize}): ` +
+          `${fmt(s.itemsPerSec)} images/s; served gives ${fmt(100 * detection.shareOfSessions!, 0)}% of it`,
+      );
+    }
   }
 
   if (asr) {
@@ -398,7 +407,8 @@ async function main(): Promise<void> {
       target: TARGET_SHARE_OF_RAW,
       detail:
         `object detection served ≥ ${100 * TARGET_SHARE_OF_RAW}% of raw on the same files at its best batch size (${fmt(detection.raw.best.itemsPerSec)} images/s at batch ${detection.raw.best.batchSize}; ` +
-        `on prepared tensors the model alone gives ${fmt(detection.rawTensors.best.itemsPerSec)} images/s, served ${fmt(100 * detection.shareOfTensors, 0)}% of it)`,
+        `on prepared tensors the model alone gives ${fmt(detection.rawTensors.best.itemsPerSec)} images/s, served ${fmt(100 * detection.shareOfTensors, 0)}% of it` +
+        (detection.rawSessions ? `; ${detection.rawSessions.sessions} raw sessions in parallel give ${fmt(detection.rawSessions.itemsPerSec)} images/s, served ${fmt(100 * detection.shareOfSessions!, 0)}% of it)` : ')'),
     };
   }
   const saturated = served.filter((p) => p.concurrency >= SATURATED_CONCURRENCY);

@@ -59,6 +59,7 @@ export async function compose(config: Config, opts: ComposeOptions = {}): Promis
   const logger: { app?: FastifyInstance } = {};
   const engine = new Engine({
     workers: config.workers,
+    modelInstances: config.modelInstances,
     maxBatchSize: config.maxBatchSize,
     batchWaitMs: config.batchWaitMs,
     memoryBudgetBytes: config.memoryBudgetMb * 1024 ** 2,

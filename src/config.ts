@@ -20,6 +20,8 @@ export const configSchema = z.object({
   hfCache: z.union([z.literal(false), z.string().min(1)]).optional(),
   preload: z.array(z.string()).default([]),
   workers: z.coerce.number().int().min(1).max(64).default(1),
+  /** Copies of each batch-task model, each in its own worker thread with its share of the cores (src/engine/engine.ts). */
+  modelInstances: z.coerce.number().int().min(1).max(64).default(1),
   /** HTTP processes sharing the port (node:cluster); "auto": one per core. Shared state lives in the primary (src/cluster). */
   processes: z.union([z.literal('auto').transform(() => os.availableParallelism()), z.coerce.number().int().min(1).max(64)]).default(1),
   maxBatchSize: z.coerce.number().int().min(1).max(1024).default(64),
@@ -96,6 +98,7 @@ export const envNames: Partial<Record<keyof Config, string>> = {
   hfCache: 'MODELHOST_HF_CACHE',
   preload: 'MODELHOST_PRELOAD',
   workers: 'MODELHOST_WORKERS',
+  modelInstances: 'MODELHOST_MODEL_INSTANCES',
   processes: 'MODELHOST_PROCESSES',
   maxBatchSize: 'MODELHOST_MAX_BATCH_SIZE',
   batchWaitMs: 'MODELHOST_BATCH_WAIT_MS',

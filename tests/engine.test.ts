@@ -4,6 +4,7 @@ import { ModelLoadingError } from '../src/core/errors.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { ModelRepository } from '../src/engine/repository.ts';
 import { REPO_ROOT, TEST_MODELS_DIR } from './helpers/paths.ts';
+import { png } from './tasks/vision-helpers.ts';
 
 const repo = new ModelRepository([TEST_MODELS_DIR, path.join(REPO_ROOT, 'builtin-models')]);
 const model = (id: string) => {
@@ -131,5 +132,68 @@ describe('engine', () => {
         expect(Math.abs(x.score - ref.score)).toBeLessThan(1e-5);
       });
     });
+  });
+
+  it('runs a model as several instances, each worker taking batches, with the answers of one instance', async () => {
+    const m = model('tiny/bert-sentiment');
+    const one = new Engine({ maxBatchSize: 4, batchWaitMs: 5 });
+    let single: unknown[];
+    try {
+      await one.preload(m);
+      single = await Promise.all(TEXTS.map(async (t) => (await one.infer(m, 'text-classification', [t], { top_k: null }))[0]));
+    } finally {
+      await one.close();
+    }
+    engine = new Engine({ maxBatchSize: 4, batchWaitMs: 5, modelInstances: 2, cores: 2 });
+    await engine.preload(m);
+    // Both copies load; the second joins the first once ready.
+    for (let i = 0; i < 100 && !engine.instanceStats(m.id).every((x) => x.ready); i++) await new Promise((r) => setTimeout(r, 50));
+    const stats = () => engine!.instanceStats(m.id);
+    expect(stats().map((x) => x.worker).sort()).toEqual([0, 1]);
+    expect(stats().every((x) => x.ready)).toBe(true);
+    const answers = await Promise.all(TEXTS.map(async (t) => (await engine!.infer(m, 'text-classification', [t], { top_k: null }))[0]));
+    // 24 inputs in batches of at most 4: the second batch goes to the idle copy while the first runs.
+    expect(stats().every((x) => x.batches > 0)).toBe(true);
+    expect(stats().reduce((sum, x) => sum + x.batches, 0)).toBe(engine.counters.batches);
+    answers.forEach((answer, i) => {
+      (answer as { label: string; score: number }[]).forEach((x, j) => {
+        const ref = (single[i] as { label: string; score: number }[])[j]!;
+        expect(x.label).toBe(ref.label);
+        expect(Math.abs(x.score - ref.score)).toBeLessThan(1e-6);
+      });
+    });
+    // Unloading lets go of every copy; the next load gets two again.
+    expect(engine.unload(m.id)).toBe(true);
+    expect(engine.instanceStats(m.id)).toEqual([]);
+    await engine.preload(m);
+    expect(engine.instanceStats(m.id)).toHaveLength(2);
+  });
+
+  it('gives object detection the same boxes from two instances as from one, and text generation a single copy', async () => {
+    const m = model('tiny/yolos');
+    const images = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => png(64 + seed * 8, 48 + seed * 4, seed)));
+    const run = async (e: Engine) => {
+      await e.preload(m);
+      return Promise.all(images.map(async (data) => (await e.infer(m, 'object-detection', [{ data }], { threshold: 0 }))[0]));
+    };
+    const one = new Engine({ maxBatchSize: 2, batchWaitMs: 5 });
+    let single: unknown[];
+    try {
+      single = await run(one);
+    } finally {
+      await one.close();
+    }
+    engine = new Engine({ maxBatchSize: 2, batchWaitMs: 5, modelInstances: 2, cores: 2 });
+    const both = await run(engine);
+    expect(JSON.stringify(single).length).toBeGreaterThan(100);
+    both.forEach((answer, i) => {
+      const ref = single[i] as { score: number; label: string; box: Record<string, number> }[];
+      const got = answer as typeof ref;
+      expect(got.map((d) => [d.label, d.box])).toEqual(ref.map((d) => [d.label, d.box]));
+      got.forEach((d, j) => expect(Math.abs(d.score - ref[j]!.score)).toBeLessThan(1e-5));
+    });
+    const gpt2 = model('tiny/gpt2');
+    await engine.preload(gpt2);
+    expect(engine.instanceStats(gpt2.id)).toHaveLength(1);
   });
 });

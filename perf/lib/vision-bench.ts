@@ -18,6 +18,10 @@ import { buildYolos } from '../../tools/tiny-models/yolos.ts';
 import { cpuWindow } from './cpu.ts';
 import { runLoad, type LoadPoint } from './load.ts';
 import { SERVER_SESSION_OPTIONS } from './raw.ts';
+import { runRawVisionSessions } from './raw-vision-sessions.ts';
+
+/** The session options the server's transformers runtime gives image tasks: onnxruntime's threads do not spin. */
+export const VISION_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { ...SERVER_SESSION_OPTIONS, extra: { session: { intra_op: { allow_spinning: '0' } } } };
 import { startServer, type ServerHandle } from './server.ts';
 
 export const YOLOS_BENCH_ID = 'tiny/yolos-bench';
@@ -76,6 +80,7 @@ export async function runRawVision(
   rounds: number,
   log: (line: string) => void,
   fromFiles = false,
+  threads?: number,
 ): Promise<{ points: RawVisionPoint[]; best: RawVisionPoint }> {
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -83,7 +88,8 @@ export async function runRawVision(
   env.localModelPath = root + path.sep;
   const processor = await AutoProcessor.from_pretrained(path.relative(root, modelDir).split(path.sep).join('/'));
   const images = await Promise.all(pictures.map((p) => RawImage.fromBlob(new Blob([new Uint8Array(p)]))));
-  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'), SERVER_SESSION_OPTIONS);
+  const options = threads ? { ...VISION_SESSION_OPTIONS, intraOpNumThreads: threads, interOpNumThreads: 1 } : VISION_SESSION_OPTIONS;
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'), options);
   const feeds = new Map<number, ort.Tensor>();
   for (const size of batchSizes) {
     const batch = Array.from({ length: size }, (_, i) => images[i % images.length]!);
@@ -136,6 +142,10 @@ export interface DetectionResult {
   share: number;
   /** Best served req/s over the limit on prepared tensors. */
   shareOfTensors: number;
+  /** On the same files with the server's parallelism: one session per instance, each in its own process, at once. */
+  rawSessions?: { sessions: number; threads: number; batchSize: number; itemsPerSec: number };
+  /** Best served req/s over rawSessions. */
+  shareOfSessions?: number;
   /** Raw items/s after the served run over before, lowest and highest over the batch sizes. */
   drift: { min: number; max: number };
 }
@@ -145,7 +155,19 @@ export interface DetectionResult {
  * (their mean is the limit, as the text part does, so drift of the machine's speed shows).
  */
 export async function runDetectionBench(
-  o: { serverRoot: string; benchDir: string; concurrency: number[]; batchSizes: number[]; duration: number; rawSeconds: number; rounds: number; warmup: number; maxBatchSize: number; serverArgs: string[] },
+  o: {
+    serverRoot: string;
+    benchDir: string;
+    concurrency: number[];
+    batchSizes: number[];
+    instances: number;
+    duration: number;
+    rawSeconds: number;
+    rounds: number;
+    warmup: number;
+    maxBatchSize: number;
+    serverArgs: string[];
+  },
   say: (line: string) => void,
   onServer: (s: ServerHandle | undefined) => void,
 ): Promise<DetectionResult> {
@@ -160,7 +182,16 @@ export async function runDetectionBench(
     return { files, tensors };
   };
   const before = await rawRuns();
-  const args = ['--models-dir', o.benchDir, '--preload', YOLOS_BENCH_ID, '--no-builtin-models', '--cache-entries', '0', '--auth', 'off', '--log-level', 'warn', '--max-batch-size', String(o.maxBatchSize), ...o.serverArgs];
+  let rawSessions: DetectionResult['rawSessions'];
+  if (o.instances > 1) {
+    const batchSize = before.files.best.batchSize;
+    rawSessions = await runRawVisionSessions(modelDir, o.instances, batchSize, o.rawSeconds);
+    say(
+      `raw onnxruntime on the same files, ${o.instances} sessions of ${rawSessions.threads} thread(s), each in its own process, at batch ${batchSize}: ` +
+        `${rawSessions.itemsPerSec.toFixed(1)} images/s (the server's --model-instances ${o.instances} without the server)`,
+    );
+  }
+  const args = ['--models-dir', o.benchDir, '--preload', YOLOS_BENCH_ID, '--no-builtin-models', '--cache-entries', '0', '--auth', 'off', '--log-level', 'warn', '--max-batch-size', String(o.maxBatchSize), '--model-instances', String(o.instances), ...o.serverArgs];
   say(`served, batching on: modelhost serve ${args.join(' ')}`);
   const server = await startServer(o.serverRoot, args);
   onServer(server);
@@ -199,6 +230,7 @@ export async function runDetectionBench(
     served: withShare,
     share: Math.max(...withShare.map((p) => p.shareOfRaw)),
     shareOfTensors: Math.max(...withShare.map((p) => p.shareOfTensors)),
+    ...(rawSessions ? { rawSessions, shareOfSessions: Math.max(...served.map((p) => p.reqPerSec)) / rawSessions.itemsPerSec } : {}),
     drift: { min: Math.min(...ratios), max: Math.max(...ratios) },
   };
 }

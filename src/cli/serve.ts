@@ -14,6 +14,10 @@ export function serveCommand(): Command {
     .option('--preload <ids...>', 'models to load at start ("all" for every model); /ready answers 503 until done (env MODELHOST_PRELOAD, comma-separated)')
     .option('--workers <n>', 'worker threads hosting models (env MODELHOST_WORKERS)')
     .option(
+      '--model-instances <n>',
+      'copies of each model (not text generation), each in its own worker thread with its share of the cores: one pre-processes a batch while another runs; costs memory per copy (env MODELHOST_MODEL_INSTANCES; default 1)',
+    )
+    .option(
       '--processes <n|auto>',
       'HTTP processes sharing the port, "auto" for one per core (env MODELHOST_PROCESSES; default 1). Limits, circuit breakers and provider statistics stay shared; each process loads the local models it serves',
     )

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { InferenceError, ModelhostError, ModelLoadingError, OverloadedError, reviveError } from '../core/errors.ts';
 import type { ModelInfo } from '../core/model.ts';
 import { taskSpec, type TaskId } from '../core/tasks/index.ts';
@@ -6,8 +7,16 @@ import { GENERATION_TASKS, type CancelSignal, type SchedulerOptions, type Schedu
 import { WorkerHandle } from './pool.ts';
 
 export interface EngineOptions {
-  /** Worker threads that host models (each model lives in one). */
+  /** Worker threads that host models (each model lives in one, or in `modelInstances` of them). */
   workers: number;
+  /**
+   * Copies of each batch-task model (not generation: its scheduler batches steps instead), each in its own worker
+   * thread with its share of the cores for onnxruntime, so that one copy decodes and pre-processes its batch in
+   * JavaScript while another runs the model. Costs the model's memory once per copy.
+   */
+  modelInstances: number;
+  /** Cores onnxruntime may use in all (split between a model's instances). */
+  cores: number;
   /** Most items merged into one forward pass; 1 turns dynamic batching off. */
   maxBatchSize: number;
   /** How long an idle model waits for more items before running a partial batch. */
@@ -26,6 +35,8 @@ export interface EngineOptions {
 
 export const defaultEngineOptions: EngineOptions = {
   workers: 1,
+  modelInstances: 1,
+  cores: os.availableParallelism(),
   maxBatchSize: 64,
   batchWaitMs: 2,
   memoryBudgetBytes: 4 * 1024 ** 3,
@@ -72,15 +83,23 @@ interface Queue {
   items: QueuedItem[];
 }
 
+/** One copy of a model, in one worker thread. */
+interface Instance {
+  worker: WorkerHandle;
+  ready: boolean;
+  busy: boolean;
+  batches: number;
+}
+
 interface Slot {
   model: ModelInfo;
-  worker: WorkerHandle;
+  /** The first is where generation runs; batches go to whichever ready instance is idle. */
+  instances: Instance[];
   state: 'loading' | 'ready';
   loadStarted: number;
   loaded: Promise<void>;
   settle: { resolve: () => void; reject: (e: Error) => void };
   lastUsed: number;
-  busy: boolean;
   /** When the model last finished a batch (0 before its first). */
   idleSince: number;
   /** Items in the model's last batch: more than one means requests are arriving together. */
@@ -115,13 +134,13 @@ export class Engine implements EngineApi {
     this.opts = { ...defaultEngineOptions, ...opts };
     const log = this.opts.log ?? (() => undefined);
     this.workers = Array.from(
-      { length: Math.max(1, this.opts.workers) },
+      { length: Math.max(1, this.opts.workers, this.opts.modelInstances) },
       (_, i) =>
         new WorkerHandle(
           i,
           {
-            loaded: (key, ms) => this.onLoaded(key, ms),
-            loadFailed: (key, error) => this.onLoadFailed(key, reviveError(error), error.message),
+            loaded: (key, ms) => this.onLoaded(key, ms, i),
+            loadFailed: (key, error) => this.onLoadFailed(key, reviveError(error), error.message, i),
             crashed: (keys) => this.onWorkerCrashed(keys),
             generationStats: (key, stats) => this.onGenerationStats(key, stats),
           },
@@ -140,6 +159,11 @@ export class Engine implements EngineApi {
 
   loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number }[] {
     return [...this.slots.values()].map((s) => ({ id: s.model.id, state: s.state, queued: s.queued, lastUsed: s.lastUsed }));
+  }
+
+  /** A loaded model's copies: the worker thread each lives in, whether it is ready, and the batches it ran. */
+  instanceStats(modelId: string): { worker: number; ready: boolean; batches: number }[] {
+    return (this.slots.get(modelId)?.instances ?? []).map((i) => ({ worker: i.worker.index, ready: i.ready, batches: i.batches }));
   }
 
   /** Seconds a load of this model should take, from its size and the load speed measured so far. */
@@ -178,9 +202,10 @@ export class Engine implements EngineApi {
   }
 
   private startLoad(model: ModelInfo): Slot {
-    const bytes = model.sizeBytes * MEMORY_PER_FILE_BYTE;
+    const copies = GENERATION_TASKS.has(model.pipelineTag) ? 1 : Math.max(1, this.opts.modelInstances);
+    const bytes = model.sizeBytes * MEMORY_PER_FILE_BYTE * copies;
     this.evictFor(bytes);
-    const worker = this.workers.reduce((a, b) => (b.hostedBytes < a.hostedBytes ? b : a));
+    const workers = [...this.workers].sort((a, b) => a.hostedBytes - b.hostedBytes).slice(0, copies);
     let settle!: Slot['settle'];
     const loaded = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
@@ -188,13 +213,12 @@ export class Engine implements EngineApi {
     loaded.catch(() => undefined); // a load nobody waits for must not become an unhandled rejection
     const slot: Slot = {
       model,
-      worker,
+      instances: workers.map((worker) => ({ worker, ready: false, busy: false, batches: 0 })),
       state: 'loading',
       loadStarted: performance.now(),
       loaded,
       settle,
       lastUsed: performance.now(),
-      busy: false,
       idleSince: 0,
       lastBatchSize: 0,
       queued: 0,
@@ -203,11 +227,16 @@ export class Engine implements EngineApi {
       bytes,
     };
     this.slots.set(model.id, slot);
-    worker.hostedKeys.add(model.id);
-    worker.hostedBytes += bytes;
     this.counters.loads++;
-    this.log('info', `loading ${model.id} (${(model.sizeBytes / 1024 ** 2).toFixed(1)} MB, runtime ${model.runtime}) in worker ${worker.index}`);
-    worker.post({ type: 'load', key: model.id, model, generation: { ...this.opts.generation, maxBatchSize: this.opts.maxBatchSize } });
+    const where = copies > 1 ? `${copies} instances, in workers ${workers.map((w) => w.index).join(', ')}` : `in worker ${workers[0]!.index}`;
+    this.log('info', `loading ${model.id} (${(model.sizeBytes / 1024 ** 2).toFixed(1)} MB, runtime ${model.runtime}) ${where}`);
+    // Instances share the cores: one copy gets onnxruntime's default (a thread per core), several split them.
+    const threads = copies > 1 ? Math.max(1, Math.floor(this.opts.cores / copies)) : undefined;
+    for (const worker of workers) {
+      worker.hostedKeys.add(model.id);
+      worker.hostedBytes += bytes / copies;
+      worker.post({ type: 'load', key: model.id, model, generation: { ...this.opts.generation, maxBatchSize: this.opts.maxBatchSize }, ...(threads ? { threads } : {}) });
+    }
     return slot;
   }
 
@@ -215,7 +244,7 @@ export class Engine implements EngineApi {
   private evictFor(bytes: number): void {
     const used = () => [...this.slots.values()].reduce((sum, s) => sum + s.bytes, 0);
     const idle = [...this.slots.values()]
-      .filter((s) => s.state === 'ready' && !s.busy && s.queued === 0 && s.generating === 0)
+      .filter((s) => s.state === 'ready' && !s.instances.some((i) => i.busy) && s.queued === 0 && s.generating === 0)
       .sort((a, b) => a.lastUsed - b.lastUsed);
     while (used() + bytes > this.opts.memoryBudgetBytes && idle.length > 0) this.unload(idle.shift()!.model.id);
     if (used() + bytes > this.opts.memoryBudgetBytes) {
@@ -227,18 +256,26 @@ export class Engine implements EngineApi {
     const slot = this.slots.get(modelId);
     if (!slot) return false;
     this.slots.delete(modelId);
-    slot.worker.hostedKeys.delete(modelId);
-    slot.worker.hostedBytes -= slot.bytes;
-    slot.worker.post({ type: 'unload', key: modelId });
+    for (const { worker } of slot.instances) {
+      worker.hostedKeys.delete(modelId);
+      worker.hostedBytes -= slot.bytes / slot.instances.length;
+      worker.post({ type: 'unload', key: modelId });
+    }
     this.failQueued(slot, new InferenceError(`Model ${modelId} was unloaded; retry the request`));
     this.counters.unloads++;
     this.log('info', `unloaded ${modelId}`);
     return true;
   }
 
-  private onLoaded(key: string, ms: number): void {
+  private onLoaded(key: string, ms: number, workerIndex: number): void {
     const slot = this.slots.get(key);
-    if (!slot) return;
+    const instance = slot?.instances.find((i) => i.worker.index === workerIndex);
+    if (!slot || !instance) return;
+    instance.ready = true;
+    if (slot.state === 'ready') {
+      this.schedule(slot); // a further instance joins the one already serving
+      return;
+    }
     slot.state = 'ready';
     const seconds = Math.max(ms, 1) / 1000;
     this.loadBytesPerSecond = 0.5 * this.loadBytesPerSecond + 0.5 * Math.max(slot.model.sizeBytes / seconds, 1024 ** 2);
@@ -247,13 +284,17 @@ export class Engine implements EngineApi {
     this.schedule(slot);
   }
 
-  private onLoadFailed(key: string, error: ModelhostError, detail: string): void {
+  private onLoadFailed(key: string, error: ModelhostError, detail: string, workerIndex: number): void {
     const slot = this.slots.get(key);
-    if (!slot) return;
+    if (!slot || !slot.instances.some((i) => i.worker.index === workerIndex)) return;
     this.log('error', `loading ${key} failed: ${detail}`);
     this.slots.delete(key);
-    slot.worker.hostedKeys.delete(key);
-    slot.worker.hostedBytes -= slot.bytes;
+    for (const { worker } of slot.instances) {
+      worker.hostedKeys.delete(key);
+      worker.hostedBytes -= slot.bytes / slot.instances.length;
+      // The other instances load the same files; those that did are let go.
+      if (worker.index !== workerIndex) worker.post({ type: 'unload', key });
+    }
     const shown =
       error.status >= 500
         ? new ModelhostError('inference_failed', 500, `Model ${key} could not be loaded; the server log says why`)
@@ -352,16 +393,17 @@ export class Engine implements EngineApi {
     slot.lastUsed = performance.now();
     this.counters.items += items.length;
     try {
-      return await slot.worker.run({ key: slot.model.id, task, inputs: items, params, stream: !!onEvent, concurrent: true }, onEvent, signal);
+      return await slot.instances[0]!.worker.run({ key: slot.model.id, task, inputs: items, params, stream: !!onEvent, concurrent: true }, onEvent, signal);
     } finally {
       slot.generating -= items.length;
       slot.lastUsed = performance.now();
     }
   }
 
-  /** Sends the next batch to the model's worker if the model is idle. */
+  /** Sends the next batch to an idle instance of the model, if it has one. */
   private schedule(slot: Slot): void {
-    if (slot.busy || slot.state !== 'ready' || slot.queued === 0) return;
+    const instance = slot.instances.find((i) => i.ready && !i.busy);
+    if (!instance || slot.state !== 'ready' || slot.queued === 0) return;
     // Serve the queue whose oldest item has waited longest.
     let queue: Queue | undefined;
     let queueKey = '';
@@ -394,36 +436,39 @@ export class Engine implements EngineApi {
     if (queue.items.length === 0) slot.queues.delete(queueKey);
     slot.queued -= batch.length;
     slot.lastBatchSize = batch.length;
-    slot.busy = true;
+    instance.busy = true;
+    instance.batches++;
     this.counters.batches++;
     this.counters.items += batch.length;
     const onEvent = batch.length === 1 ? batch[0]!.onEvent : undefined;
-    slot.worker
+    instance.worker
       .run({ key: slot.model.id, task: queue.task, inputs: batch.map((b) => b.input), params: queue.params, stream: !!onEvent }, onEvent)
       .then(
         (outputs) => batch.forEach((item, i) => item.resolve(outputs[i])),
-        (e: Error) => this.retryAlone(slot, queue.task, queue.params, batch, e),
+        (e: Error) => this.retryAlone(instance.worker, slot, queue.task, queue.params, batch, e),
       )
       .finally(() => {
-        slot.busy = false;
+        instance.busy = false;
         slot.lastUsed = performance.now();
         slot.idleSince = slot.lastUsed;
         if (this.slots.get(slot.model.id) === slot) this.schedule(slot);
       });
+    // Items beyond this batch go to another idle instance at once.
+    this.schedule(slot);
   }
 
   /**
    * A batch refused for its input (a 4xx) is run again one item at a time, so a bad input fails only the
    * request that sent it, not the others that shared its forward pass.
    */
-  private async retryAlone(slot: Slot, task: TaskId, params: Record<string, unknown>, batch: QueuedItem[], error: Error): Promise<void> {
+  private async retryAlone(worker: WorkerHandle, slot: Slot, task: TaskId, params: Record<string, unknown>, batch: QueuedItem[], error: Error): Promise<void> {
     if (batch.length === 1 || !(error instanceof ModelhostError) || error.status >= 500) {
       batch.forEach((item) => item.reject(error));
       return;
     }
     for (const item of batch) {
       try {
-        const [output] = await slot.worker.run({ key: slot.model.id, task, inputs: [item.input], params, stream: false });
+        const [output] = await worker.run({ key: slot.model.id, task, inputs: [item.input], params, stream: false });
         item.resolve(output);
       } catch (e) {
         item.reject(e as Error);

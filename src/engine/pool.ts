@@ -33,6 +33,7 @@ export class WorkerHandle {
   readonly hostedKeys = new Set<string>();
   hostedBytes = 0;
   private closing = false;
+  private drained?: () => void;
 
   constructor(
     readonly index: number,
@@ -69,6 +70,8 @@ export class WorkerHandle {
         return this.pending.get(msg.id)?.onEvent?.(msg.event);
       case 'generation-stats':
         return this.events.generationStats?.(msg.key, msg.stats);
+      case 'idle':
+        return this.drained?.();
       case 'result': {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
@@ -101,8 +104,20 @@ export class WorkerHandle {
     }).finally(() => signal?.removeEventListener('abort', cancel));
   }
 
-  async close(): Promise<void> {
+  /** Lets loads and disposals in progress finish (at most `drainMs`), then stops the thread. */
+  async close(drainMs = 30_000): Promise<void> {
     this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        this.drained = resolve;
+        this.post({ type: 'drain' });
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, drainMs);
+      }),
+    ]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 }

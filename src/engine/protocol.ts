@@ -5,12 +5,15 @@ import type { SchedulerOptions, SchedulerStats } from './generation/index.ts';
 
 /** Messages from the engine (main thread) to a worker. */
 export type ToWorker =
-  | { type: 'load'; key: string; model: ModelInfo; generation?: Partial<SchedulerOptions> }
+  /** `threads`: onnxruntime's intra-op threads for this copy (a model loaded as several instances splits the cores). */
+  | { type: 'load'; key: string; model: ModelInfo; generation?: Partial<SchedulerOptions>; threads?: number }
   | { type: 'unload'; key: string }
   /** `concurrent`: not queued behind the model's other runs (generation: the model's scheduler batches them). */
   | { type: 'run'; id: number; key: string; task: TaskId; inputs: unknown[]; params: Record<string, unknown>; stream: boolean; concurrent?: boolean }
   /** The caller of run `id` has gone: a generation stops at its next step. */
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  /** The engine is closing: answer `idle` once no model is loading or being disposed, then be terminated. */
+  | { type: 'drain' };
 
 /** Messages from a worker back to the engine. */
 export type FromWorker =
@@ -20,4 +23,5 @@ export type FromWorker =
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'event'; id: number; event: unknown }
   /** After each step of a model's generation scheduler. */
-  | { type: 'generation-stats'; key: string; stats: SchedulerStats };
+  | { type: 'generation-stats'; key: string; stats: SchedulerStats }
+  | { type: 'idle' };

@@ -5,6 +5,8 @@ import type { CancelSignal, GenerationContext } from './generation/index.ts';
 /** What the engine passes to a load besides the model: generation models get their scheduler's bounds and reporter. */
 export interface LoadOptions {
   generation?: GenerationContext;
+  /** onnxruntime intra-op threads for this copy of the model (default: the runtime's own choice). */
+  threads?: number;
 }
 
 /**

@@ -20,6 +20,19 @@ interface Hosted {
   concurrent: Map<number, Promise<unknown>>;
 }
 const hosted = new Map<string, Hosted>();
+/**
+ * Loads and disposals in progress. Terminating the thread in the middle of one makes onnxruntime's native code throw
+ * where nothing can catch it, which aborts the whole process; the engine drains them before it terminates.
+ */
+const settling = new Set<Promise<unknown>>();
+function track(work: Promise<unknown>): void {
+  const done = work.then(
+    () => undefined,
+    () => undefined,
+  );
+  settling.add(done);
+  void done.then(() => settling.delete(done));
+}
 /** Abort controllers of the runs in flight, by request id (the engine's cancel message names the id). */
 const controllers = new Map<number, AbortController>();
 
@@ -40,8 +53,9 @@ port.on('message', (msg: ToWorker) => {
       const started = performance.now();
       const key = msg.key;
       const generation = { options: msg.generation ?? {}, onStats: (stats: SchedulerStats) => send({ type: 'generation-stats', key, stats }) };
-      const model = loadRuntime(msg.model.runtime).then((rt) => rt.load(msg.model, { generation }));
+      const model = loadRuntime(msg.model.runtime).then((rt) => rt.load(msg.model, { generation, ...(msg.threads ? { threads: msg.threads } : {}) }));
       hosted.set(msg.key, { model, chain: Promise.resolve(), concurrent: new Map() });
+      track(model);
       model.then(
         () => send({ type: 'loaded', key: msg.key, ms: performance.now() - started }),
         (e: unknown) => {
@@ -56,12 +70,19 @@ port.on('message', (msg: ToWorker) => {
       hosted.delete(msg.key);
       if (!h) break;
       for (const id of h.concurrent.keys()) controllers.get(id)?.abort();
-      void Promise.allSettled([h.chain, ...h.concurrent.values()])
-        .then(() => h.model)
-        .then((m) => m.dispose())
-        .catch(() => undefined);
+      track(
+        Promise.allSettled([h.chain, ...h.concurrent.values()])
+          .then(() => h.model)
+          .then((m) => m.dispose()),
+      );
       break;
     }
+    case 'drain':
+      void (async () => {
+        while (settling.size > 0) await Promise.all(settling);
+        send({ type: 'idle' });
+      })();
+      break;
     case 'cancel':
       controllers.get(msg.id)?.abort();
       break;
