@@ -12,7 +12,8 @@
  *   - `serve --pull` with an empty cache: the first call (held) until its answer (pull + load).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,26 @@ const opts = new Command()
   .opts<{ rounds: string; hidden: string; json?: boolean }>();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * CPU seconds from /proc/<pid>/stat: the process's own (utime + stime), or, with `children`, that of its children
+ * that have been waited for (cutime + cstime: how curl's CPU is counted after execFileSync returns).
+ */
+function cpuSeconds(pid: number | 'self', children = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const at = children ? 13 : 11;
+  return (Number(fields[at]) + Number(fields[at + 1])) / 100;
+}
+
+/** CPU seconds SHA-256 (what pull verifies with) takes over `bytes` on this machine, in one thread. */
+function sha256Seconds(bytes: number): number {
+  const block = randomBytes(16 * 1024 * 1024);
+  const hash = createHash('sha256');
+  const t = performance.now();
+  for (let done = 0; done < bytes; done += block.length) hash.update(done + block.length <= bytes ? block : block.subarray(0, bytes - done));
+  hash.digest();
+  return (performance.now() - t) / 1000;
+}
 const MB = 1e6;
 
 async function post(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -58,19 +79,30 @@ async function main() {
   const rounds = Number(opts.rounds);
   const curlS: number[] = [];
   const pullS: number[] = [];
+  // CPU seconds per round: the client (curl, or this process for pull(): its threads included) and server A.
+  const cpu = { curl: [] as number[], pull: [] as number[], serverCurl: [] as number[], serverPull: [] as number[] };
   for (let r = 0; r < rounds; r++) {
+    // Dirty pages of the last round written back first, so neither side pays for the other's writeback.
+    execFileSync('sync');
     const out = path.join(work, `curl-${r}`);
     for (const f of files) mkdirSync(path.dirname(path.join(out, f.path)), { recursive: true });
     const args = ['-sSf', ...files.flatMap((f) => [`${a.url}/${REPO}/resolve/main/${f.path}`, '-o', path.join(out, f.path)])];
+    let [server0, client0] = [cpuSeconds(a.pid), cpuSeconds('self', true)];
     let t = performance.now();
     execFileSync('curl', args);
     curlS.push((performance.now() - t) / 1000);
+    cpu.curl.push(cpuSeconds('self', true) - client0);
+    cpu.serverCurl.push(cpuSeconds(a.pid) - server0);
     rmSync(out, { recursive: true, force: true });
+    execFileSync('sync');
 
     const cacheDir = path.join(work, `cache-${r}`);
+    [server0, client0] = [cpuSeconds(a.pid), cpuSeconds('self')];
     t = performance.now();
     const result = await pull({ repo: REPO, revision: 'main', endpoint: a.url, cacheDir, all: true });
     pullS.push((performance.now() - t) / 1000);
+    cpu.pull.push(cpuSeconds('self') - client0);
+    cpu.serverPull.push(cpuSeconds(a.pid) - server0);
     if (result.fetchedBytes !== bytes) throw new Error(`pull fetched ${result.fetchedBytes} of ${bytes} bytes`);
     if (r < rounds - 1) rmSync(cacheDir, { recursive: true, force: true });
     process.stderr.write(`round ${r + 1}: curl ${fmt(curlS[r]!, 2)} s, pull ${fmt(pullS[r]!, 2)} s\n`);
@@ -104,6 +136,13 @@ async function main() {
   rmSync(work, { recursive: true, force: true });
 
   const load = { before: loadBefore, after: os.loadavg()[0]!, cores: os.cpus().length };
+  const hashS = sha256Seconds(bytes);
+  // Both runs keep this machine's cores busy (client + server CPU over wall time), so a pull's wall time follows
+  // its CPU; verifying the download alone takes hashS of it, which curl does not spend.
+  const busy = {
+    curl: (median(cpu.curl) + median(cpu.serverCurl)) / median(curlS),
+    pull: (median(cpu.pull) + median(cpu.serverPull)) / median(pullS),
+  };
   const curlRate = bytes / MB / median(curlS);
   const pullRate = bytes / MB / median(pullS);
   const figures = {
@@ -113,6 +152,8 @@ async function main() {
     cli: { wallSeconds: cliS },
     firstAnswer: { pulledCacheSeconds: firstAnswerS, servePullSeconds: onDemandS },
     rounds: { curlSeconds: curlS, pullSeconds: pullS },
+    cpuSeconds: { curl: median(cpu.curl), pull: median(cpu.pull), serverForCurl: median(cpu.serverCurl), serverForPull: median(cpu.serverPull), sha256: hashS },
+    coresBusy: busy,
     loadAverage: load,
   };
   if (opts.json) {
@@ -129,6 +170,9 @@ async function main() {
       ],
     )}\n\n` +
       `pull vs curl: ${fmt((pullRate / curlRate) * 100, 0)} % (target >= 80 %) ${pullRate / curlRate >= 0.8 ? 'met' : 'NOT met'}\n` +
+      `CPU (medians): curl ${fmt(median(cpu.curl), 2)} s + server ${fmt(median(cpu.serverCurl), 2)} s = ${fmt(busy.curl, 1)} cores busy; ` +
+      `pull() ${fmt(median(cpu.pull), 2)} s + server ${fmt(median(cpu.serverPull), 2)} s = ${fmt(busy.pull, 1)} cores busy, of ${load.cores}\n` +
+      `SHA-256 of ${fmt(bytes / MB)} MB alone: ${fmt(hashS, 2)} s of one core (${fmt((hashS / median(curlS)) * 100, 0)} % of curl's whole wall time; curl verifies nothing)\n` +
       `load average (1 min) ${fmt(load.before, 1)} before the rounds, ${fmt(load.after, 1)} after, on ${load.cores} cores\n` +
       `first answer of the pulled model (load + one call): ${fmt(firstAnswerS, 2)} s\n` +
       `first answer with serve --pull and an empty cache (pull + load + call, held): ${fmt(onDemandS, 2)} s\n`,
