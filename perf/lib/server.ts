@@ -31,7 +31,9 @@ export async function startServer(root: string, args: string[], readyTimeoutMs =
   const port = await freePort();
   // Its own database, so a bench never meets the tokens (and the auth they turn on) of a server run by hand.
   const dataDir = args.includes('--data-dir') ? [] : ['--data-dir', mkdtempSync(path.join(os.tmpdir(), 'modelhost-bench-data-'))];
-  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'bin', 'modelhost.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), ...dataDir, ...args], {
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin', 'modelhost.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), ...dataDir, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
