@@ -28,7 +28,7 @@ describe('modelhost CLI', () => {
     expect(top.code).toBe(0);
     for (const c of ['serve', 'models', 'run']) expect(top.stdout).toContain(c);
     const serve = cli(['serve', '--help']);
-    for (const flag of ['--port', '--preload', '--max-batch-size', '--models-dir', '--wait-for-model-by-default']) expect(serve.stdout).toContain(flag);
+    for (const flag of ['--port', '--preload', '--max-batch-size', '--model-instances', '--models-dir', '--wait-for-model-by-default']) expect(serve.stdout).toContain(flag);
     expect(cli(['run', '--help']).stdout).toContain('--file');
     expect(cli(['models', 'list', '--help']).stdout).toContain('--task');
   });

@@ -151,6 +151,7 @@ describe('engine', () => {
     const stats = () => engine!.instanceStats(m.id);
     expect(stats().map((x) => x.worker).sort()).toEqual([0, 1]);
     expect(stats().every((x) => x.ready)).toBe(true);
+    expect(engine.loadedModels().find((x) => x.id === m.id)?.instances).toBe(2);
     const answers = await Promise.all(TEXTS.map(async (t) => (await engine!.infer(m, 'text-classification', [t], { top_k: null }))[0]));
     // 24 inputs in batches of at most 4: the second batch goes to the idle copy while the first runs.
     expect(stats().every((x) => x.batches > 0)).toBe(true);

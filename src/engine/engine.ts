@@ -58,7 +58,8 @@ export interface EngineApi {
     signal?: CancelSignal,
   ): Promise<unknown[]>;
   state(modelId: string): ModelState;
-  loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number }[];
+  /** `instances`: copies of the model that are ready (absent where the engine has no such notion, e.g. endpoints). */
+  loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number; instances?: number }[];
   readonly counters: { batches: number; items: number; loads: number; unloads: number };
   preload(model: ModelInfo): Promise<void>;
   unload(modelId: string): boolean;
@@ -157,8 +158,14 @@ export class Engine implements EngineApi {
     return this.slots.get(modelId)?.state ?? 'unloaded';
   }
 
-  loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number }[] {
-    return [...this.slots.values()].map((s) => ({ id: s.model.id, state: s.state, queued: s.queued, lastUsed: s.lastUsed }));
+  loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number; instances: number }[] {
+    return [...this.slots.values()].map((s) => ({
+      id: s.model.id,
+      state: s.state,
+      queued: s.queued,
+      lastUsed: s.lastUsed,
+      instances: s.instances.filter((i) => i.ready).length,
+    }));
   }
 
   /** A loaded model's copies: the worker thread each lives in, whether it is ready, and the batches it ran. */

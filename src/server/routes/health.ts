@@ -11,7 +11,7 @@ export function healthRoutes(deps: ServerDeps) {
       return reply.code(ready ? 200 : 503).send({
         status: ready ? 'ready' : 'starting',
         models: deps.repository.list().length,
-        loaded: deps.engine.loadedModels().map((m) => ({ id: m.id, state: m.state, queued: m.queued })),
+        loaded: deps.engine.loadedModels().map((m) => ({ id: m.id, state: m.state, queued: m.queued, ...(m.instances !== undefined ? { instances: m.instances } : {}) })),
       });
     });
   };
