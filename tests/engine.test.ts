@@ -197,4 +197,25 @@ describe('engine', () => {
     await engine.preload(gpt2);
     expect(engine.instanceStats(gpt2.id)).toHaveLength(1);
   });
+
+  it('lets go of every copy when the thread of one of them dies, and loads two again on the next call', async () => {
+    const m = model('tiny/bert-sentiment');
+    engine = new Engine({ maxBatchSize: 4, batchWaitMs: 5, modelInstances: 2, cores: 2 });
+    await engine.preload(m);
+    for (let i = 0; i < 100 && !engine.instanceStats(m.id).every((x) => x.ready); i++) await new Promise((r) => setTimeout(r, 50));
+    // The engine's own bookkeeping of its worker threads (not part of its API).
+    const workers = (engine as unknown as { workers: { hostedKeys: Set<string>; hostedBytes: number; worker: { terminate(): Promise<number> } }[] }).workers;
+    const bytesBefore = workers[1]!.hostedBytes;
+    expect(workers[1]!.hostedKeys.has(m.id)).toBe(true);
+    await workers[0]!.worker.terminate(); // as if the thread had crashed
+    for (let i = 0; i < 100 && engine.state(m.id) !== 'unloaded'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(engine.state(m.id)).toBe('unloaded');
+    expect(workers[1]!.hostedKeys.has(m.id)).toBe(false);
+    expect(workers[1]!.hostedBytes).toBe(0);
+    await engine.preload(m);
+    const [answer] = await engine.infer(m, 'text-classification', [TEXTS[0]], { top_k: 1 });
+    expect((answer as { label: string }[])[0]!.label).toBeTruthy();
+    expect(engine.instanceStats(m.id)).toHaveLength(2);
+    expect(workers[1]!.hostedBytes).toBe(bytesBefore);
+  });
 });

@@ -142,7 +142,7 @@ export class Engine implements EngineApi {
           {
             loaded: (key, ms) => this.onLoaded(key, ms, i),
             loadFailed: (key, error) => this.onLoadFailed(key, reviveError(error), error.message, i),
-            crashed: (keys) => this.onWorkerCrashed(keys),
+            crashed: (keys) => this.onWorkerCrashed(keys, i),
             generationStats: (key, stats) => this.onGenerationStats(key, stats),
           },
           (message) => log('error', message),
@@ -262,16 +262,25 @@ export class Engine implements EngineApi {
   unload(modelId: string): boolean {
     const slot = this.slots.get(modelId);
     if (!slot) return false;
-    this.slots.delete(modelId);
-    for (const { worker } of slot.instances) {
-      worker.hostedKeys.delete(modelId);
-      worker.hostedBytes -= slot.bytes / slot.instances.length;
-      worker.post({ type: 'unload', key: modelId });
-    }
+    this.release(slot);
     this.failQueued(slot, new InferenceError(`Model ${modelId} was unloaded; retry the request`));
     this.counters.unloads++;
     this.log('info', `unloaded ${modelId}`);
     return true;
+  }
+
+  /**
+   * Forgets a model: its slot, and each instance's share of its worker's bookkeeping, telling those workers to
+   * unload it. `gone`: the worker whose copy already went (a failed load, a crashed thread) and needs no message.
+   */
+  private release(slot: Slot, gone?: number): void {
+    this.slots.delete(slot.model.id);
+    for (const { worker } of slot.instances) {
+      if (worker.index === gone && !worker.hostedKeys.has(slot.model.id)) continue;
+      worker.hostedKeys.delete(slot.model.id);
+      worker.hostedBytes -= slot.bytes / slot.instances.length;
+      if (worker.index !== gone) worker.post({ type: 'unload', key: slot.model.id });
+    }
   }
 
   private onLoaded(key: string, ms: number, workerIndex: number): void {
@@ -295,13 +304,8 @@ export class Engine implements EngineApi {
     const slot = this.slots.get(key);
     if (!slot || !slot.instances.some((i) => i.worker.index === workerIndex)) return;
     this.log('error', `loading ${key} failed: ${detail}`);
-    this.slots.delete(key);
-    for (const { worker } of slot.instances) {
-      worker.hostedKeys.delete(key);
-      worker.hostedBytes -= slot.bytes / slot.instances.length;
-      // The other instances load the same files; those that did are let go.
-      if (worker.index !== workerIndex) worker.post({ type: 'unload', key });
-    }
+    // The other instances load the same files; those that did are let go.
+    this.release(slot, workerIndex);
     const shown =
       error.status >= 500
         ? new ModelhostError('inference_failed', 500, `Model ${key} could not be loaded; the server log says why`)
@@ -310,11 +314,12 @@ export class Engine implements EngineApi {
     this.failQueued(slot, shown);
   }
 
-  private onWorkerCrashed(keys: string[]): void {
+  private onWorkerCrashed(keys: string[], workerIndex: number): void {
     for (const key of keys) {
       const slot = this.slots.get(key);
       if (!slot) continue;
-      this.slots.delete(key);
+      // The dead thread's bookkeeping is already cleared; copies in other workers are let go with the slot.
+      this.release(slot, workerIndex);
       const error = new InferenceError(`The worker hosting ${key} stopped; retry the request`);
       slot.settle.reject(error);
       this.failQueued(slot, error);

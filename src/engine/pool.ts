@@ -111,6 +111,7 @@ export class WorkerHandle {
     await Promise.race([
       new Promise<void>((resolve) => {
         this.drained = resolve;
+        this.worker.once('exit', () => resolve()); // a thread that died answers nothing
         this.post({ type: 'drain' });
       }),
       new Promise<void>((resolve) => {
