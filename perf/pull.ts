@@ -13,13 +13,14 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { writeBenchModel } from '../tools/tiny-models/index.ts';
 import { pull } from '../src/hub/pull/pull.ts';
+import { processCpuSeconds, waitedChildrenCpuSeconds } from './lib/cpu.ts';
 import { startServer } from './lib/server.ts';
 import { fmt, table } from './lib/table.ts';
 
@@ -34,16 +35,6 @@ const opts = new Command()
   .opts<{ rounds: string; hidden: string; json?: boolean }>();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/**
- * CPU seconds from /proc/<pid>/stat: the process's own (utime + stime), or, with `children`, that of its children
- * that have been waited for (cutime + cstime: how curl's CPU is counted after execFileSync returns).
- */
-function cpuSeconds(pid: number | 'self', children = false): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const at = children ? 13 : 11;
-  return (Number(fields[at]) + Number(fields[at + 1])) / 100;
-}
 
 /** CPU seconds SHA-256 (what pull verifies with) takes over `bytes` on this machine, in one thread. */
 function sha256Seconds(bytes: number): number {
@@ -87,22 +78,22 @@ async function main() {
     const out = path.join(work, `curl-${r}`);
     for (const f of files) mkdirSync(path.dirname(path.join(out, f.path)), { recursive: true });
     const args = ['-sSf', ...files.flatMap((f) => [`${a.url}/${REPO}/resolve/main/${f.path}`, '-o', path.join(out, f.path)])];
-    let [server0, client0] = [cpuSeconds(a.pid), cpuSeconds('self', true)];
+    let [server0, client0] = [processCpuSeconds(a.pid), waitedChildrenCpuSeconds()];
     let t = performance.now();
     execFileSync('curl', args);
     curlS.push((performance.now() - t) / 1000);
-    cpu.curl.push(cpuSeconds('self', true) - client0);
-    cpu.serverCurl.push(cpuSeconds(a.pid) - server0);
+    cpu.curl.push(waitedChildrenCpuSeconds() - client0);
+    cpu.serverCurl.push(processCpuSeconds(a.pid) - server0);
     rmSync(out, { recursive: true, force: true });
     execFileSync('sync');
 
     const cacheDir = path.join(work, `cache-${r}`);
-    [server0, client0] = [cpuSeconds(a.pid), cpuSeconds('self')];
+    [server0, client0] = [processCpuSeconds(a.pid), processCpuSeconds('self')];
     t = performance.now();
     const result = await pull({ repo: REPO, revision: 'main', endpoint: a.url, cacheDir, all: true });
     pullS.push((performance.now() - t) / 1000);
-    cpu.pull.push(cpuSeconds('self') - client0);
-    cpu.serverPull.push(cpuSeconds(a.pid) - server0);
+    cpu.pull.push(processCpuSeconds('self') - client0);
+    cpu.serverPull.push(processCpuSeconds(a.pid) - server0);
     if (result.fetchedBytes !== bytes) throw new Error(`pull fetched ${result.fetchedBytes} of ${bytes} bytes`);
     if (r < rounds - 1) rmSync(cacheDir, { recursive: true, force: true });
     process.stderr.write(`round ${r + 1}: curl ${fmt(curlS[r]!, 2)} s, pull ${fmt(pullS[r]!, 2)} s\n`);

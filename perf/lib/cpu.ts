@@ -26,6 +26,17 @@ export function processCpuSeconds(pid: number | 'self'): number {
   }
 }
 
+/** CPU seconds of this process's children that have been waited for (cutime + cstime: a finished execFileSync's). */
+export function waitedChildrenCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
 /** A process and its direct children (a cluster primary and its workers). */
 export interface ProcessTree {
   tree: number;
