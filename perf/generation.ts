@@ -14,7 +14,7 @@ import { stampFor, writeModelFolder } from '../tools/tiny-models/files.ts';
 import { buildGpt2Sized } from '../tools/tiny-models/gpt2.ts';
 import { buildLlamaSized } from '../tools/tiny-models/llama.ts';
 import { CORPUS } from './lib/corpus.ts';
-import { runRawDecode, type RawDecodePoint } from './lib/decode-raw.ts';
+import { runRawDecodeIsolated, type RawDecodePoint } from './lib/decode-raw.ts';
 import { metric, scrape } from './lib/metrics.ts';
 import { startServer, type ServerHandle } from './lib/server.ts';
 import { fmt, table } from './lib/table.ts';
@@ -274,8 +274,9 @@ async function benchFamily(family: Family, opts: Options, concurrency: number[],
   const promptLengths = CORPUS.map((p) => tokenizer(p).input_ids.dims[1] as number);
   const promptTokens = Math.max(...promptLengths);
   say(`prompts: ${CORPUS.length} corpus sentences, ${Math.min(...promptLengths)}-${promptTokens} tokens`);
-  const rawAt = async (c: number) => (await runRawDecode(modelDir, [c], promptTokens, opts.maxNewTokens, vocab))[0]!;
-  say(`raw decoder steps run over a cache from ${promptTokens} positions through ${opts.maxNewTokens} steps, right before each served point`);
+  // Three passes, the fastest kept: a limit is the best the step does.
+  const rawAt = async (c: number) => (await runRawDecodeIsolated(modelDir, [c, c, c], promptTokens, opts.maxNewTokens, vocab)).reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
+  say(`raw decoder steps run over a cache from ${promptTokens} positions through ${opts.maxNewTokens} steps, in a fresh process right before each served point (fastest of 3 passes)`);
 
   let kv: { onChange: number; everyStep: number } | undefined;
   if (opts.kvCompare) {

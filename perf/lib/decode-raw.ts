@@ -4,8 +4,14 @@
  * greedy-free steps (no sampling, no tokenizer): `steps` decode steps of [batch, 1] new tokens over a cache that
  * starts at `promptTokens` positions and grows by one each step, feeding `present` back as the next past, exactly
  * the work one served decode step does. tokens/s = batch × steps / time of the `session.run` calls.
+ *
+ * `runRawDecodeIsolated` runs it in a fresh process (this file, run as a script, prints the points as JSON): the
+ * bench process carries the garbage of the streams it just measured, and its collections slowed the raw steps by
+ * up to 1.6x from one point to the next, which made the served share look better than it was.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { SERVER_SESSION_OPTIONS } from './raw.ts';
 
@@ -58,4 +64,25 @@ export async function runRawDecode(modelDir: string, batchSizes: number[], promp
   }
   await session.release();
   return points;
+}
+
+/** runRawDecode in a fresh node process. */
+export function runRawDecodeIsolated(modelDir: string, batchSizes: number[], promptTokens: number, steps: number, vocab: number): Promise<RawDecodePoint[]> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify({ modelDir, batchSizes, promptTokens, steps, vocab })];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line.startsWith('[')) resolve(JSON.parse(line) as RawDecodePoint[]);
+      else reject(new Error(`raw decode process exited with ${code}: ${out.slice(-500)}`));
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const a = JSON.parse(process.argv[2]!) as { modelDir: string; batchSizes: number[]; promptTokens: number; steps: number; vocab: number };
+  console.log(JSON.stringify(await runRawDecode(a.modelDir, a.batchSizes, a.promptTokens, a.steps, a.vocab)));
 }

@@ -109,6 +109,35 @@ describe('generation scheduler', () => {
     expect(perStep.filter((n) => n > 0).length).toBe(Math.ceil(ids(prompt).length / 16));
   });
 
+  it('while others decode, prefills a joining prompt in chunks sized to part of a step; alone, at once', async () => {
+    const prompt = PROMPTS[4]!.repeat(3);
+    const long = ids(prompt);
+    const join: Case = { prompt, params: { max_new_tokens: 8, do_sample: false, stop: [] } };
+    const runner: Case = { prompt: 'Once upon a time', params: { max_new_tokens: 120, do_sample: false, stop: [] } };
+    const perStep = (stats: SchedulerStats[]) => stats.map((s, i) => s.promptTokens - (stats[i - 1]?.promptTokens ?? 0)).filter((n) => n > 0);
+
+    const aloneStats: SchedulerStats[] = [];
+    const alone = await scheduler({ maxBatchSize: 8, prefillChunkTokens: 256 }, (s) => aloneStats.push(s)).generate(long, settingsOf(join));
+    expect(perStep(aloneStats)).toEqual([long.length]); // nothing to hold back: the whole prompt in one run
+
+    const stats: SchedulerStats[] = [];
+    let onStep: ((s: SchedulerStats) => void) | undefined;
+    const shared = scheduler({ maxBatchSize: 8, prefillChunkTokens: 256 }, (s) => {
+      stats.push(s);
+      onStep?.(s);
+    });
+    const running = shared.generate(ids(runner.prompt), settingsOf(runner));
+    await new Promise<void>((resolve) => (onStep = (s) => s.tokens >= 10 && resolve())); // decoding, its step times measured
+    const before = stats.length;
+    const joined = await shared.generate(long, settingsOf(join));
+    const chunks = perStep(stats.slice(before - 1)).slice(1);
+    expect(chunks.reduce((a, b) => a + b, 0)).toBe(long.length);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(Math.max(...chunks)).toBeLessThan(long.length);
+    expect(joined.tokens.map((t) => t.id)).toEqual(alone.tokens.map((t) => t.id));
+    expect((await running).tokens).toHaveLength(120);
+  });
+
   it('queues beyond the batch bounds and says so in its stats', async () => {
     const stats: SchedulerStats[] = [];
     const bounded = scheduler({ maxBatchSize: 4 }, (s) => stats.push(s));
