@@ -74,6 +74,9 @@ export class WorkerHandle {
 
   private onMessage(msg: FromWorker): void {
     switch (msg.type) {
+      case 'batch':
+        for (const m of msg.messages) this.onMessage(m);
+        return;
       case 'loaded':
         return this.events.loaded(msg.key, msg.ms);
       case 'load-failed':

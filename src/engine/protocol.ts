@@ -24,4 +24,6 @@ export type FromWorker =
   | { type: 'event'; id: number; event: unknown }
   /** After each step of a model's generation scheduler. */
   | { type: 'generation-stats'; key: string; stats: SchedulerStats }
-  | { type: 'idle' };
+  | { type: 'idle' }
+  /** Several of the above, in order (the worker sends what one turn of its loop produced at once). */
+  | { type: 'batch'; messages: FromWorker[] };

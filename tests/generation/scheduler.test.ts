@@ -122,7 +122,8 @@ describe('generation scheduler', () => {
 
     const stats: SchedulerStats[] = [];
     let onStep: ((s: SchedulerStats) => void) | undefined;
-    const shared = scheduler({ maxBatchSize: 8, prefillChunkTokens: 256 }, (s) => {
+    // Half a step (the default is two): on the tiny decoder that is below the 16-token floor, so the chunks are 16.
+    const shared = scheduler({ maxBatchSize: 8, prefillChunkTokens: 256, prefillShareOfStep: 0.5 }, (s) => {
       stats.push(s);
       onStep?.(s);
     });

@@ -3,8 +3,8 @@
  *
  * Every step: queued generations are admitted while the batch has room (sequences, tokens in flight, KV bytes);
  * one bounded chunk of prefill runs (several short prompts together, or the next chunk of one long prompt). While
- * other sequences are decoding, the chunk is sized to take about half a decode step (`prefillShareOfStep`; both are
- * measured as they run), so a join stretches the running streams' gap between two tokens by half at most; with
+ * other sequences are decoding, the chunk is sized to take about two decode steps (`prefillShareOfStep`; both are
+ * measured as they run), so a join stretches the running streams' gap between two tokens to three steps at most; with
  * nothing decoding, or many more prompts waiting than sequences decoding, it may take up to `prefillChunkTokens`. Sequences whose prompt is done
  * join the decode batch, finished and cancelled ones leave it; then one decoder step runs for every decoding
  * sequence at once. Each sequence keeps its own settings, stop conditions and seeded sampler, so its tokens do not
@@ -50,10 +50,11 @@ export const defaultSchedulerOptions: SchedulerOptions = {
   maxKvBytes: 1024 ** 3,
   prefillChunkTokens: 256,
   minPrefillChunkTokens: 16,
-  // Half a step: a join stretches the running streams' gap between two tokens by half at most. Measured with
-  // bench:generation (Llama shape, 16 streams): inter-token P99 2.7x concurrency 1's at 0.5, 3.0-3.4x at 0.75-1 and
-  // 4.6x with fixed 128-token chunks, which prefilled with less overhead (~10% more tokens/s).
-  prefillShareOfStep: 0.5,
+  // Two steps: a join stretches the running streams' gap between two tokens to three steps at most. Measured with
+  // bench:generation (Llama shape, 16 streams, 64 new tokens, alternating runs): 1,700-1,770 tokens/s and inter-token
+  // P50/P99 7.0-7.3/20-22 ms at 2, against 1,420-1,470 tokens/s and 9.8-9.9/18-21.5 ms at 0.5 (prefill chunks of 16
+  // tokens pay onnxruntime's fixed cost per run ~3 times as often); fixed 128-token chunks gave P99 26-28 ms.
+  prefillShareOfStep: 2,
   waitingServedRatio: 1.2,
 };
 
