@@ -10,9 +10,9 @@ const MODEL = 'tiny/gpt2';
 const MAX_NEW_TOKENS = 480;
 
 /** A metric's value for the model from /metrics (undefined when absent). */
-async function metric(server: TestServer, name: string): Promise<number | undefined> {
+async function metric(server: TestServer, name: string, model = MODEL): Promise<number | undefined> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`model="${MODEL}"`));
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`model="${model}"`));
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
@@ -73,5 +73,46 @@ describe('generation cancellation', () => {
     expect(generated).toBeLessThan(16 * MAX_NEW_TOKENS + 16 * 50);
     expect(await metric(server, 'modelhost_generation_active_sequences')).toBe(0);
     expect(await metric(server, 'modelhost_generation_queued_sequences')).toBe(0);
+  });
+
+  it('closing OpenAI chat streams stops their generations too', async () => {
+    const CHAT = 'tiny/llama-chat';
+    const MAX_TOKENS = 900;
+    const tokensBefore = (await metric(server, 'modelhost_generation_tokens_total', CHAT)) ?? 0;
+    const streams = Array.from({ length: 4 }, (_, i) => {
+      const ctrl = new AbortController();
+      let chunks = 0;
+      let reached!: () => void;
+      const arrived = new Promise<void>((resolve) => (reached = resolve));
+      const done = (async () => {
+        const res = await fetch(`${server.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: CHAT, stream: true, max_tokens: MAX_TOKENS, seed: i, messages: [{ role: 'user', content: `Tell me a long story number ${i}` }] }),
+          signal: ctrl.signal,
+        });
+        expect(res.status).toBe(200);
+        const reader = res.body!.getReader();
+        for (;;) {
+          const { done: end, value } = await reader.read();
+          if (end) break;
+          chunks += new TextDecoder().decode(value).split('data:').length - 1;
+          if (chunks >= 4) reached();
+        }
+      })().catch(() => undefined);
+      return { ctrl, arrived, done };
+    });
+    await Promise.all(streams.map((s) => s.arrived));
+    streams.forEach((s) => s.ctrl.abort());
+    await Promise.all(streams.map((s) => s.done));
+    let active = await metric(server, 'modelhost_generation_active_sequences', CHAT);
+    while (active !== 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      active = await metric(server, 'modelhost_generation_active_sequences', CHAT);
+    }
+    // Stopped early: far fewer tokens than the 4 × 900 that finishing them would have taken.
+    const generated = (await metric(server, 'modelhost_generation_tokens_total', CHAT))! - tokensBefore;
+    expect(generated).toBeGreaterThan(0);
+    expect(generated).toBeLessThan(MAX_TOKENS);
   });
 });

@@ -15,6 +15,7 @@ import { noteUsage } from '../access.ts';
 import { parseJsonObject, withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel, resolveModel } from '../inference.ts';
+import { callerSignal } from '../routed.ts';
 import { openSse, type SseStream } from '../sse.ts';
 
 export async function handleChat(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, urlModel?: string) {
@@ -32,8 +33,10 @@ export async function handleChat(deps: ServerDeps, request: FastifyRequest, repl
     noteUsage(request, { provider: 'local', model: model.id, task: 'chat', costUsd: 0, inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens });
   };
 
+  // A caller who leaves (closed connection, aborted stream) stops the generation at its next step.
+  const signal = callerSignal(reply);
   if (!chat.stream) {
-    const [out] = (await deps.engine.infer(model, 'text-generation', [chat.item], params as unknown as Record<string, unknown>)) as ChatOutput[];
+    const [out] = (await deps.engine.infer(model, 'text-generation', [chat.item], params as unknown as Record<string, unknown>, undefined, signal)) as ChatOutput[];
     note(out!);
     return reply.type('application/json; charset=utf-8').send(completionBody(ids, out!, chat.toolsActive));
   }
@@ -81,7 +84,7 @@ export async function handleChat(deps: ServerDeps, request: FastifyRequest, repl
     if (content || logprobs.length > 0) sse!.send(chunk([delta(e.choice, { content }, chat.params.logprobs ? logprobs : null)]));
   };
   try {
-    const [out] = (await deps.engine.infer(model, 'text-generation', [chat.item], params as unknown as Record<string, unknown>, onEvent)) as ChatOutput[];
+    const [out] = (await deps.engine.infer(model, 'text-generation', [chat.item], params as unknown as Record<string, unknown>, onEvent, signal)) as ChatOutput[];
     note(out!);
     sse ??= openSse(request, reply);
     for (const c of out!.choices) {
