@@ -7,6 +7,7 @@ import { ModelhostError, OverloadedError } from '../core/errors.ts';
 import type { ModelInfo } from '../core/model.ts';
 import type { TaskId } from '../core/tasks/index.ts';
 import type { EngineApi, ModelState } from '../engine/engine.ts';
+import type { CancelSignal } from '../engine/generation/index.ts';
 import { Replica, ReplicaLostError, type ReplicaOptions } from './replica.ts';
 import { ServerReplica } from './custom/server-replica.ts';
 import { customOf, isCustom } from './custom/spec.ts';
@@ -66,6 +67,8 @@ interface Held {
   items: unknown[];
   params: Record<string, unknown>;
   onEvent?: (event: unknown) => void;
+  /** Aborts when the caller has gone: passed to the replica, whose generation then stops at its next step. */
+  signal?: CancelSignal;
   resolve: (outputs: unknown[]) => void;
   reject: (e: Error) => void;
   retried: boolean;
@@ -440,7 +443,7 @@ export class Deployment implements EngineApi {
     });
   }
 
-  infer(_model: ModelInfo, task: TaskId, items: unknown[], params: Record<string, unknown>, onEvent?: (event: unknown) => void): Promise<unknown[]> {
+  infer(_model: ModelInfo, task: TaskId, items: unknown[], params: Record<string, unknown>, onEvent?: (event: unknown) => void, signal?: CancelSignal): Promise<unknown[]> {
     this.lastRequestAt = Date.now();
     if (this.lifecycle === 'paused' || this.lifecycle === 'failed') return Promise.reject(this.unavailable());
     const limit = this.activeSpec.compute.scaling.maxConcurrentRequests;
@@ -456,6 +459,7 @@ export class Deployment implements EngineApi {
         items,
         params,
         onEvent,
+        ...(signal ? { signal } : {}),
         resolve: (o) => {
           this.outstanding--;
           resolve(o);
@@ -477,7 +481,7 @@ export class Deployment implements EngineApi {
     // Engine replicas only: a custom server's replicas are reached by forwarding (custom/forward.ts).
     for (const r of this.replicas) if (r.state === 'ready' && r instanceof Replica && (!best || r.inflight < best.inflight)) best = r;
     if (!best) return this.hold(h);
-    best.run(h.task, h.items, h.params, h.onEvent).then(h.resolve, (e: Error) => {
+    best.run(h.task, h.items, h.params, h.onEvent, h.signal).then(h.resolve, (e: Error) => {
       if (e instanceof ReplicaLostError && e.retryable && !h.retried) {
         h.retried = true;
         this.log(`retrying a request of the lost replica ${best.id} on another replica`);

@@ -10,6 +10,7 @@ import { isTaskId } from '../core/tasks/types.ts';
 import type { EndpointRow, EndpointStore } from '../store/types.ts';
 import { Deployment, defaultScaling, ENDPOINT_STATES, type EndpointState, type ScalingOptions } from './deployment.ts';
 import { ReplicaLauncher } from './replica-launcher.ts';
+import { Replica } from './replica.ts';
 import type { CommandAllowList } from './custom/allow-list.ts';
 import { checkCustom } from './custom/check.ts';
 import { ServerReplica } from './custom/server-replica.ts';
@@ -349,7 +350,18 @@ export class EndpointManager {
       coldStarts: { count: s.coldStarts.count, averageSeconds: s.coldStartEstimate() ?? null, recentSeconds: [...s.recentColdStarts] },
       crashes: s.crashes,
       replicaSeconds: Math.round(s.replicaSeconds * 10) / 10,
-      replicaList: d.replicas.map((r) => ({ id: r.id, state: r.state, pid: r.pid ?? null, inFlight: r.inflight, rssMb: Math.round(r.rssBytes / 1024 ** 2), ...(r instanceof ServerReplica ? { port: r.port } : {}) })),
+      replicaList: d.replicas.map((r) => ({
+        id: r.id,
+        state: r.state,
+        pid: r.pid ?? null,
+        inFlight: r.inflight,
+        rssMb: Math.round(r.rssBytes / 1024 ** 2),
+        ...(r instanceof ServerReplica ? { port: r.port } : {}),
+        // Continuous batching of a text-generation model: sequences in the batch, waiting, tokens so far.
+        ...(r instanceof Replica && r.generation
+          ? { generation: { active: r.generation.active, queued: r.generation.queued, batch: r.generation.batch, tokens: r.generation.tokens, tokensPerSecond: r.generation.tokensPerSecond } }
+          : {}),
+      })),
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * A dedicated endpoint's replica: one process hosting one model, apart from modelhost and from every other
  * endpoint, so that its load, crash or memory cannot touch them. The model runs on this process's main
- * thread (nothing else runs here), and whatever arrived while a batch ran forms the next batch.
+ * thread (nothing else runs here), and whatever arrived while a batch ran forms the next batch. Generations start
+ * at once instead: the model's scheduler batches them continuously, and a cancelled one stops at its next step.
  *
  * Started as a spare (`--preload=<runtime>`, replica-launcher.ts), it imports that runtime at once and waits for
  * the load message that makes it some endpoint's replica.
@@ -9,6 +10,7 @@
 import stringify from 'safe-stable-stringify';
 import { ModelhostError, type SerializedError } from '../core/errors.ts';
 import { taskSpec, type TaskId } from '../core/tasks/index.ts';
+import { GENERATION_TASKS, type SchedulerStats } from '../engine/generation/index.ts';
 import type { LoadedModel } from '../engine/runtime.ts';
 import { loadRuntime } from '../engine/runtimes/index.ts';
 import type { FromReplica, ToReplica } from './replica-protocol.ts';
@@ -41,6 +43,8 @@ let model: LoadedModel | undefined;
 let maxBatchSize = 32;
 let busy = false;
 const queues = new Map<string, Queue>();
+/** Generations in flight, by request id (a `cancel` message aborts one). */
+const generations = new Map<number, AbortController>();
 
 const preload = process.argv.find((a) => a.startsWith('--preload='))?.slice('--preload='.length);
 
@@ -74,7 +78,7 @@ async function load(msg: Extract<ToReplica, { type: 'load' }>): Promise<void> {
   process.env.MODELHOST_ORT_THREADS = String(msg.threads);
   try {
     const runtime = await loadRuntime(info.runtime);
-    model = await runtime.load(info);
+    model = await runtime.load(info, { generation: { options: { maxBatchSize }, onStats: reportGeneration } });
     send({ type: 'ready', ms: performance.now() - started });
   } catch (e) {
     console.error(`loading ${info.id} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -82,7 +86,35 @@ async function load(msg: Extract<ToReplica, { type: 'load' }>): Promise<void> {
   }
 }
 
+/** Scheduler stats go to modelhost at most every 100 ms (each step would flood the IPC channel), the last one always. */
+let latestGeneration: SchedulerStats | undefined;
+let generationTimer: NodeJS.Timeout | undefined;
+function reportGeneration(stats: SchedulerStats): void {
+  latestGeneration = stats;
+  generationTimer ??= setTimeout(() => {
+    generationTimer = undefined;
+    if (latestGeneration) send({ type: 'generation', stats: latestGeneration });
+  }, 100);
+}
+
+/** A generation runs beside the others (and beside the batches): the scheduler interleaves it step by step. */
+async function generate(msg: Extract<ToReplica, { type: 'run' }>): Promise<void> {
+  const controller = new AbortController();
+  generations.set(msg.id, controller);
+  const started = performance.now();
+  const emit = msg.stream ? (event: unknown) => send({ type: 'event', id: msg.id, event }) : undefined;
+  try {
+    const outputs = await model!.run(msg.task, msg.inputs, msg.params, emit, controller.signal);
+    send({ type: 'result', id: msg.id, outputs, ms: performance.now() - started });
+  } catch (e) {
+    send({ type: 'failed', id: msg.id, error: serialize(e) });
+  } finally {
+    generations.delete(msg.id);
+  }
+}
+
 function enqueue(msg: Extract<ToReplica, { type: 'run' }>): void {
+  if (GENERATION_TASKS.has(msg.task)) return void generate(msg);
   // Streamed runs and tasks that cannot share a forward pass queue alone, under their own key.
   const alone = msg.stream || !taskSpec(msg.task).batchable || msg.inputs.length !== 1;
   const key = alone ? `#${msg.id}` : `${msg.task}\u0000${stringify(msg.params)}`;
@@ -148,6 +180,8 @@ process.on('message', (msg: ToReplica) => {
   } else if (msg.type === 'run') {
     if (!model) send({ type: 'failed', id: msg.id, error: serialize(new Error('the replica has no model loaded yet')) });
     else enqueue(msg);
+  } else if (msg.type === 'cancel') {
+    generations.get(msg.id)?.abort();
   }
 });
 // The parent going away (crash, SIGKILL) closes the channel: a replica never outlives modelhost.

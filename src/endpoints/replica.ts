@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { ModelhostError, reviveError, type SerializedError } from '../core/errors.ts';
 import type { ModelInfo } from '../core/model.ts';
 import type { TaskId } from '../core/tasks/index.ts';
+import type { CancelSignal, SchedulerStats } from '../engine/generation/index.ts';
 import { REPLICA_NICE, type ReplicaLauncher } from './replica-launcher.ts';
 import type { FromReplica, ToReplica } from './replica-protocol.ts';
 
@@ -61,6 +62,8 @@ export class Replica {
   readonly startedAt = performance.now();
   readyAt = 0;
   rssBytes = 0;
+  /** The model's generation scheduler as last reported (a text-generation model that has generated). */
+  generation: SchedulerStats | undefined;
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -142,6 +145,9 @@ export class Replica {
         return this.hooks.loadFailed(this, revive(msg.error, `Model ${this.opts.model.id} could not be loaded; see the endpoint's logs`));
       case 'spare-ready':
         return;
+      case 'generation':
+        this.generation = msg.stats;
+        return;
       case 'stats':
         this.rssBytes = msg.rssBytes;
         if (msg.rssBytes > this.opts.memoryBytes) {
@@ -181,12 +187,18 @@ export class Replica {
     this.hooks.lost(this, why);
   }
 
-  run(task: TaskId, inputs: unknown[], params: Record<string, unknown>, onEvent?: (event: unknown) => void): Promise<unknown[]> {
+  /** When `signal` aborts (the caller has gone), the replica is told: a generation stops at its next step. */
+  run(task: TaskId, inputs: unknown[], params: Record<string, unknown>, onEvent?: (event: unknown) => void, signal?: CancelSignal): Promise<unknown[]> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const cancel = () => {
+      if (this.pending.has(id)) this.post({ type: 'cancel', id });
+    };
+    signal?.addEventListener('abort', cancel);
+    return new Promise<unknown[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onEvent, sentEvents: false });
       this.post({ type: 'run', id, task, inputs, params, stream: !!onEvent });
-    });
+      if (signal?.aborted) cancel();
+    }).finally(() => signal?.removeEventListener('abort', cancel));
   }
 
   /** Stops taking work, lets what is in flight finish (up to `graceMs`), then ends the process. */
