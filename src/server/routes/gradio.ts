@@ -275,6 +275,16 @@ export function gradioRoutes(deps: ServerDeps) {
     }
   }
 
+  /**
+   * Stops a run whose caller left (Gradio's `clean_events` when a session's stream disconnects): its generation
+   * ends at the next decoder step, and a replay of its frames shows why it stopped.
+   */
+  function abandon(job: Job) {
+    if (job.done) return;
+    job.abort.abort();
+    emit(job, { msg: 'process_completed', success: false, output: { error: 'Cancelled: the caller closed its stream before the run finished', title: 'Error', visible: true }, title: 'Error' });
+  }
+
   /** Starts a run in the background; frames follow Gradio's sse_v3 order. */
   function startJob(request: FastifyRequest, model: ModelInfo, space: SpaceInfo, task: SpaceTask, data: unknown[], hash: string, root: string): Job {
     const job: Job = { id: randomUUID().replace(/-/g, ''), session: hash, frames: [], done: false, abort: new AbortController(), listeners: new Set() };
@@ -387,7 +397,13 @@ export function gradioRoutes(deps: ServerDeps) {
       const beat = setInterval(() => write(res, { msg: 'heartbeat' }), HEARTBEAT_MS);
       res.on('close', () => {
         clearInterval(beat);
-        if (s.stream === res) s.stream = undefined;
+        if (s.stream !== res) return; // ended after close_stream, or replaced by a newer stream of the session
+        s.stream = undefined;
+        // The browser tab closed or the client went away with runs unfinished: nobody will read them.
+        for (const id of [...s.jobs]) {
+          const job = jobs.get(id);
+          if (job) abandon(job);
+        }
       });
     });
 
@@ -464,6 +480,7 @@ export function gradioRoutes(deps: ServerDeps) {
       res.on('close', () => {
         clearInterval(beat);
         job.listeners.delete(flush);
+        abandon(job); // a no-op once the run is done; else its reader left mid-stream
       });
       flush();
     });
