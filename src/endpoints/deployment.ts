@@ -83,7 +83,7 @@ export class Deployment implements EngineApi {
   activeSpec: EndpointSpec;
   replicas: AnyReplica[] = [];
   readonly stats = new EndpointStats();
-  readonly counters = { batches: 0, items: 0, loads: 0, unloads: 0 };
+  readonly counters = { batches: 0, items: 0, loads: 0, unloads: 0, cancelled: 0 };
   private held: Held[] = [];
   private outstanding = 0;
   private generation = 0;

@@ -3,7 +3,7 @@ import { InferenceError, ModelhostError, ModelLoadingError, OverloadedError, rev
 import type { ModelInfo } from '../core/model.ts';
 import { taskSpec, type TaskId } from '../core/tasks/index.ts';
 import stringify from 'safe-stable-stringify';
-import { GENERATION_TASKS, type CancelSignal, type SchedulerOptions, type SchedulerStats } from './generation/index.ts';
+import { cancelledError, GENERATION_TASKS, type CancelSignal, type SchedulerOptions, type SchedulerStats } from './generation/index.ts';
 import { WorkerHandle } from './pool.ts';
 
 export interface EngineOptions {
@@ -60,7 +60,8 @@ export interface EngineApi {
   state(modelId: string): ModelState;
   /** `instances`: copies of the model that are ready (absent where the engine has no such notion, e.g. endpoints). */
   loadedModels(): { id: string; state: ModelState; queued: number; lastUsed: number; instances?: number }[];
-  readonly counters: { batches: number; items: number; loads: number; unloads: number };
+  /** `cancelled`: inputs whose callers left, dropped from the queue or stopped mid-run. */
+  readonly counters: { batches: number; items: number; loads: number; unloads: number; cancelled: number };
   preload(model: ModelInfo): Promise<void>;
   unload(modelId: string): boolean;
   /** Each generation model's scheduler as of its last step (absent where the engine has none, e.g. endpoints). */
@@ -75,6 +76,8 @@ interface QueuedItem {
   resolve: (output: unknown) => void;
   reject: (e: Error) => void;
   onEvent?: (event: unknown) => void;
+  /** Aborts when the caller has gone: a queued item leaves the queue; a batch whose callers all left is cancelled. */
+  signal?: CancelSignal;
 }
 
 interface Queue {
@@ -82,6 +85,21 @@ interface Queue {
   params: Record<string, unknown>;
   batchable: boolean;
   items: QueuedItem[];
+}
+
+/**
+ * A signal for a batch that aborts once every caller in it has left (a generating seq2seq batch then stops at its
+ * next step); undefined when some caller cannot leave (no signal of its own).
+ */
+function abandonedWhenAllLeave(batch: QueuedItem[]): CancelSignal | undefined {
+  if (!batch.every((b) => b.signal)) return undefined;
+  const controller = new AbortController();
+  const check = () => {
+    if (batch.every((b) => b.signal!.aborted)) controller.abort();
+  };
+  for (const b of batch) b.signal!.addEventListener('abort', check);
+  check();
+  return controller.signal;
 }
 
 /** One copy of a model, in one worker thread. */
@@ -128,7 +146,7 @@ export class Engine implements EngineApi {
   private readonly slots = new Map<string, Slot>();
   /** Measured load speed (file bytes per second), refined after each load; starts conservative. */
   private loadBytesPerSecond = 50 * 1024 ** 2;
-  readonly counters = { batches: 0, items: 0, loads: 0, unloads: 0 };
+  readonly counters = { batches: 0, items: 0, loads: 0, unloads: 0, cancelled: 0 };
   private readonly stepListeners = new Set<(model: string, stats: SchedulerStats) => void>();
 
   constructor(opts: Partial<EngineOptions> = {}) {
@@ -363,6 +381,7 @@ export class Engine implements EngineApi {
     const slot = this.slots.get(model.id);
     if (!slot || slot.state !== 'ready') return Promise.reject(new ModelLoadingError(model.id, this.estimateLoadSeconds(model)));
     if (GENERATION_TASKS.has(task)) return this.generate(slot, task, items, params, onEvent, signal);
+    if (signal?.aborted) return Promise.reject(cancelledError());
     if (slot.queued + items.length > this.opts.maxQueuedItems) {
       return Promise.reject(new OverloadedError(`Model ${model.id} is overloaded (${slot.queued} inputs queued); retry later`));
     }
@@ -377,7 +396,9 @@ export class Engine implements EngineApi {
     const promises = items.map(
       (input) =>
         new Promise<unknown>((resolve, reject) => {
-          queue.items.push({ input, enqueuedAt: now, resolve, reject, onEvent });
+          const item: QueuedItem = { input, enqueuedAt: now, resolve, reject, onEvent, signal };
+          queue.items.push(item);
+          signal?.addEventListener('abort', () => this.dropQueued(slot, queue, item));
         }),
     );
     slot.queued += items.length;
@@ -406,6 +427,9 @@ export class Engine implements EngineApi {
     this.counters.items += items.length;
     try {
       return await slot.instances[0]!.worker.run({ key: slot.model.id, task, inputs: items, params, stream: !!onEvent, concurrent: true }, onEvent, signal);
+    } catch (e) {
+      if (signal?.aborted) this.counters.cancelled += items.length;
+      throw e;
     } finally {
       slot.generating -= items.length;
       slot.lastUsed = performance.now();
@@ -453,11 +477,17 @@ export class Engine implements EngineApi {
     this.counters.batches++;
     this.counters.items += batch.length;
     const onEvent = batch.length === 1 ? batch[0]!.onEvent : undefined;
+    const abandoned = abandonedWhenAllLeave(batch);
     instance.worker
-      .run({ key: slot.model.id, task: queue.task, inputs: batch.map((b) => b.input), params: queue.params, stream: !!onEvent }, onEvent)
+      .run({ key: slot.model.id, task: queue.task, inputs: batch.map((b) => b.input), params: queue.params, stream: !!onEvent }, onEvent, abandoned)
       .then(
         (outputs) => batch.forEach((item, i) => item.resolve(outputs[i])),
-        (e: Error) => this.retryAlone(instance.worker, slot, queue.task, queue.params, batch, e),
+        (e: Error) => {
+          if (!abandoned?.aborted) return this.retryAlone(instance.worker, slot, queue.task, queue.params, batch, e);
+          // Stopped mid-run: every caller of the batch had left.
+          this.counters.cancelled += batch.length;
+          batch.forEach((item) => item.reject(cancelledError()));
+        },
       )
       .finally(() => {
         instance.busy = false;
@@ -467,6 +497,16 @@ export class Engine implements EngineApi {
       });
     // Items beyond this batch go to another idle instance at once.
     this.schedule(slot);
+  }
+
+  /** A caller left while its item still waited: it leaves the queue (a batch it shared keeps running for the others). */
+  private dropQueued(slot: Slot, queue: Queue, item: QueuedItem): void {
+    const at = queue.items.indexOf(item);
+    if (at < 0) return;
+    queue.items.splice(at, 1);
+    slot.queued--;
+    this.counters.cancelled++;
+    item.reject(cancelledError());
   }
 
   /**

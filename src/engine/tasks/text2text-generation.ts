@@ -8,9 +8,11 @@
  * row that has reached end-of-sequence while the others go on, so each row is cut at its first eos here. Sampled
  * runs go one text at a time in a seeded turn (see sampling.ts), so that they too do not depend on the batch.
  */
+import { InterruptableStoppingCriteria } from '@huggingface/transformers';
 import { itemError, type ItemError } from '../../core/tasks/item-error.ts';
 import type { Seq2SeqOutput, Seq2SeqParams } from '../../core/tasks/text2text-generation.ts';
 import type { TaskId } from '../../core/tasks/types.ts';
+import { cancelledError, type CancelSignal } from '../generation/index.ts';
 import { inSamplingTurn } from './sampling.ts';
 import type { Model, Pipe, TaskHandler, Tokenizer } from './types.ts';
 import { chooseLanguage } from './translation-languages.ts';
@@ -36,20 +38,34 @@ function eosIds(model: Model): Set<number> {
   return new Set(value === undefined ? [] : Array.isArray(value) ? value : [value]);
 }
 
-/** Greedy (or one sampled) generation for a batch of prepared texts. */
-async function generate(pipe: Pipe, texts: string[], p: Seq2SeqParams): Promise<Seq2SeqOutput[]> {
+/**
+ * Greedy (or one sampled) generation for a batch of prepared texts. When `signal` aborts (every caller of the batch
+ * has left), generation stops at the next decoder step and the batch fails as cancelled.
+ */
+async function generate(pipe: Pipe, texts: string[], p: Seq2SeqParams, signal?: CancelSignal): Promise<Seq2SeqOutput[]> {
   const { tokenizer, model } = pipe;
   const encoded = tokenizer(texts, { padding: true, truncation: true });
-  const output = await model.generate({
-    ...encoded,
-    max_new_tokens: p.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS,
-    do_sample: p.do_sample,
-    ...(p.min_new_tokens !== undefined ? { min_new_tokens: p.min_new_tokens } : {}),
-    ...(p.do_sample && p.temperature !== undefined ? { temperature: p.temperature } : {}),
-    ...(p.do_sample && p.top_k !== undefined ? { top_k: p.top_k } : {}),
-    ...(p.repetition_penalty !== undefined ? { repetition_penalty: p.repetition_penalty } : {}),
-    ...(p.no_repeat_ngram_size !== undefined ? { no_repeat_ngram_size: p.no_repeat_ngram_size } : {}),
-  });
+  const interrupt = new InterruptableStoppingCriteria();
+  const stop = () => interrupt.interrupt();
+  if (signal?.aborted) throw cancelledError();
+  signal?.addEventListener('abort', stop);
+  let output;
+  try {
+    output = await model.generate({
+      ...encoded,
+      stopping_criteria: [interrupt],
+      max_new_tokens: p.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS,
+      do_sample: p.do_sample,
+      ...(p.min_new_tokens !== undefined ? { min_new_tokens: p.min_new_tokens } : {}),
+      ...(p.do_sample && p.temperature !== undefined ? { temperature: p.temperature } : {}),
+      ...(p.do_sample && p.top_k !== undefined ? { top_k: p.top_k } : {}),
+      ...(p.repetition_penalty !== undefined ? { repetition_penalty: p.repetition_penalty } : {}),
+      ...(p.no_repeat_ngram_size !== undefined ? { no_repeat_ngram_size: p.no_repeat_ngram_size } : {}),
+    });
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
+  if (signal?.aborted) throw cancelledError();
   const eos = eosIds(model);
   const masks = encoded.attention_mask.tolist() as bigint[][];
   return (output.tolist() as bigint[][]).map((row, i) => {
@@ -68,7 +84,7 @@ async function generate(pipe: Pipe, texts: string[], p: Seq2SeqParams): Promise<
 }
 
 export function seq2seqHandler(task: TaskId): TaskHandler {
-  return async ({ pipe }, inputs, params) => {
+  return async ({ pipe, signal }, inputs, params) => {
     const p = params as unknown as Seq2SeqParams;
     const { tokenizer, model } = pipe;
     // A direction the model cannot take is the request's mistake: all items share the params, so throw.
@@ -78,9 +94,9 @@ export function seq2seqHandler(task: TaskId): TaskHandler {
     const kept = texts.filter((_, i) => !tooLong[i]);
     let outputs: Seq2SeqOutput[] = [];
     if (kept.length > 0 && p.do_sample) {
-      for (const text of kept) outputs.push(...(await inSamplingTurn(p.seed, () => generate(pipe, [text], p))).value);
+      for (const text of kept) outputs.push(...(await inSamplingTurn(p.seed, () => generate(pipe, [text], p, signal))).value);
     } else if (kept.length > 0) {
-      outputs = await generate(pipe, kept, p);
+      outputs = await generate(pipe, kept, p, signal);
     }
     let next = 0;
     return texts.map((_, i): Seq2SeqOutput | ItemError =>

@@ -15,6 +15,7 @@ import { noteUsage } from '../access.ts';
 import { withHeaderOptions } from '../body.ts';
 import type { ServerDeps } from '../deps.ts';
 import { awaitModel } from '../inference.ts';
+import { callerSignal } from '../routed.ts';
 import { type completionBody, cutAtStop } from './completions.ts';
 
 export async function seq2seqCompletion(
@@ -34,7 +35,8 @@ export async function seq2seqCompletion(
   const spec = taskSpec('text2text-generation');
   const req = spec.parse({ inputs: prompt, parameters, root: {} });
   await awaitModel(deps, model, withHeaderOptions({}, request.headers), request.headers);
-  const outputs = await deps.engine.infer(model, spec.id, req.items, req.params);
+  // A caller who leaves stops the generation (at its next step once every caller sharing the batch has left).
+  const outputs = await deps.engine.infer(model, spec.id, req.items, req.params, undefined, callerSignal(reply));
   throwItemErrors(outputs);
   const out = outputs[0] as Seq2SeqOutput;
   noteUsage(request, { provider: 'local', model: model.id, task: 'completions', costUsd: 0, inputTokens: out.inputTokens, outputTokens: out.generatedTokens });

@@ -225,6 +225,15 @@ function registryFor(deps: ServerDeps): Registry {
       this.inc(counters.items);
     },
   });
+  new Counter({
+    name: 'modelhost_engine_cancelled_total',
+    help: 'Inputs whose callers left before their answer: dropped from the queue, or stopped mid-run (generations)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(counters.cancelled);
+    },
+  });
   new Gauge({
     name: 'modelhost_models_loaded',
     help: 'Models loaded in the engine',
