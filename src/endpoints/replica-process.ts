@@ -10,7 +10,7 @@
 import stringify from 'safe-stable-stringify';
 import { ModelhostError, type SerializedError } from '../core/errors.ts';
 import { taskSpec, type TaskId } from '../core/tasks/index.ts';
-import { GENERATION_TASKS, type SchedulerStats } from '../engine/generation/index.ts';
+import { cancelledError, GENERATION_TASKS, type SchedulerStats } from '../engine/generation/index.ts';
 import type { LoadedModel } from '../engine/runtime.ts';
 import { loadRuntime } from '../engine/runtimes/index.ts';
 import type { FromReplica, ToReplica } from './replica-protocol.ts';
@@ -45,6 +45,28 @@ let busy = false;
 const queues = new Map<string, Queue>();
 /** Generations in flight, by request id (a `cancel` message aborts one). */
 const generations = new Map<number, AbortController>();
+/** The batch running now: its requests, those whose callers left, and what stops it once all of them have. */
+let running: { ids: number[]; left: Set<number>; controller: AbortController } | undefined;
+
+/**
+ * A caller left: its generation stops at the next step; a queued input leaves its queue; a running batch is
+ * stopped (a seq2seq generation at its next step) once every caller in it has left.
+ */
+function cancel(id: number): void {
+  const generation = generations.get(id);
+  if (generation) return generation.abort();
+  for (const [key, queue] of queues) {
+    const at = queue.items.findIndex((item) => item.id === id);
+    if (at < 0) continue;
+    queue.items.splice(at, 1);
+    if (queue.items.length === 0) queues.delete(key);
+    return send({ type: 'failed', id, error: cancelledError().toJSON() });
+  }
+  if (running?.ids.includes(id)) {
+    running.left.add(id);
+    if (running.left.size === running.ids.length) running.controller.abort();
+  }
+}
 
 const preload = process.argv.find((a) => a.startsWith('--preload='))?.slice('--preload='.length);
 
@@ -136,30 +158,33 @@ async function next(): Promise<void> {
   if (queue.items.length === 0) queues.delete(key);
   busy = true;
   const started = performance.now();
+  const controller = new AbortController();
+  running = { ids: batch.map((b) => b.id), left: new Set(), controller };
   try {
     if (alone) {
       const item = batch[0]!;
       const emit = item.stream ? (event: unknown) => send({ type: 'event', id: item.id, event }) : undefined;
-      const outputs = await model.run(queue.task, item.input as unknown[], queue.params, emit);
+      const outputs = await model.run(queue.task, item.input as unknown[], queue.params, emit, controller.signal);
       send({ type: 'result', id: item.id, outputs, ms: performance.now() - started });
     } else {
-      await runBatch(queue, batch, started);
+      await runBatch(queue, batch, started, controller.signal);
     }
   } catch (e) {
     for (const item of batch) send({ type: 'failed', id: item.id, error: serialize(e) });
   } finally {
+    running = undefined;
     busy = false;
     setImmediate(next);
   }
 }
 
 /** A batch refused for its input (a 4xx) runs again item by item, so a bad input fails only its own request. */
-async function runBatch(queue: Queue, batch: Item[], started: number): Promise<void> {
+async function runBatch(queue: Queue, batch: Item[], started: number, signal: AbortSignal): Promise<void> {
   let outputs: unknown[];
   try {
-    outputs = await model!.run(queue.task, batch.map((b) => b.input), queue.params);
+    outputs = await model!.run(queue.task, batch.map((b) => b.input), queue.params, undefined, signal);
   } catch (e) {
-    if (batch.length === 1 || !(e instanceof ModelhostError) || e.status >= 500) throw e;
+    if (batch.length === 1 || signal.aborted || !(e instanceof ModelhostError) || e.status >= 500) throw e;
     for (const item of batch) {
       try {
         const [output] = await model!.run(queue.task, [item.input], queue.params);
@@ -181,7 +206,7 @@ process.on('message', (msg: ToReplica) => {
     if (!model) send({ type: 'failed', id: msg.id, error: serialize(new Error('the replica has no model loaded yet')) });
     else enqueue(msg);
   } else if (msg.type === 'cancel') {
-    generations.get(msg.id)?.abort();
+    cancel(msg.id);
   }
 });
 // The parent going away (crash, SIGKILL) closes the channel: a replica never outlives modelhost.

@@ -88,3 +88,47 @@ describe('generation on a dedicated endpoint', () => {
     expect(after.tokens - before.tokens).toBeLessThan(900);
   });
 });
+
+describe('sequence-to-sequence on a dedicated endpoint', () => {
+  const T5 = 'tiny/t5';
+  const TEXT = 'My name is Sarah and I live in London. I work as a teacher and I like to read books.';
+  const summarize = (maxNewTokens: number, signal?: AbortSignal) =>
+    fetch(`${s.url}/endpoints/summarizer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: TEXT, parameters: { max_new_tokens: maxNewTokens } }),
+      signal,
+    });
+
+  beforeAll(async () => {
+    expect((await api(s).create({ name: 'summarizer', type: 'public', model: { repository: T5, task: 'text2text-generation' } })).status).toBe(200);
+    await api(s).until('summarizer', 'running');
+  });
+
+  it('drops a queued input whose caller left and stops the running one, so the next call need not wait', async () => {
+    // How long one long run takes, read to its end (this text meets no eos on tiny/t5).
+    let t = performance.now();
+    const whole = await summarize(1024);
+    expect(whole.status).toBe(200);
+    await whole.text();
+    const full = performance.now() - t;
+
+    const long = new AbortController();
+    const queued = new AbortController();
+    const running = summarize(1024, long.signal).catch(() => 'left');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const waiting = summarize(1024, queued.signal).catch(() => 'left');
+    const next = summarize(3);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t = performance.now();
+    queued.abort();
+    long.abort();
+    const nextAnswer = await next;
+    expect(nextAnswer.status).toBe(200);
+    await nextAnswer.text();
+    const freed = performance.now() - t;
+    expect([await running, await waiting]).toEqual(['left', 'left']);
+    // Finishing the two abandoned runs would have taken twice `full`; stopping them takes a decoder step.
+    expect(freed).toBeLessThan(full / 2);
+  });
+});
