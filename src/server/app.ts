@@ -16,6 +16,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { endpointServingRoutes } from './routes/endpoint-serving.ts';
 import { registerAccess } from './access.ts';
 import { overheadMs } from './timing.ts';
+import { letGoOfConnectionsOnClose } from './closing-connections.ts';
 import { spacesRoutes } from './routes/spaces.ts';
 import { gradioRoutes } from './routes/gradio.ts';
 import { consoleRoutes } from './routes/console.ts';
@@ -77,6 +78,8 @@ export async function buildApp(deps: ServerDeps, opts: AppOptions = {}): Promise
     return503OnClosing: true,
     ...(opts.endpointAtRoot ? { rewriteUrl: (req: { url?: string }) => `/endpoints/${opts.endpointAtRoot}${req.url === '/' ? '' : (req.url ?? '')}` } : {}),
   });
+
+  letGoOfConnectionsOnClose(app);
 
   // Every body arrives as bytes; src/server/body.ts decides what it is, so bad JSON gets our own 400.
   app.removeAllContentTypeParsers();
