@@ -5,7 +5,7 @@
  * endpoint's metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestServer } from '../helpers/server.ts';
+import { sseEventCounter, type TestServer } from '../helpers/server.ts';
 import { api, startEndpointServer } from './helpers.ts';
 
 const MODEL = 'tiny/llama-chat';
@@ -32,15 +32,17 @@ function chat(name: string, maxTokens: number, first = 1) {
     const res = await fetch(`${s.url}/endpoints/${name}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, stream: true, max_tokens: maxTokens, messages: [{ role: 'user', content: 'Tell me a story' }] }),
+      // Greedy: a sampled answer may meet its end-of-turn token before max_tokens (the default temperature is 1).
+      body: JSON.stringify({ model: MODEL, stream: true, max_tokens: maxTokens, temperature: 0, messages: [{ role: 'user', content: 'Tell me a story' }] }),
       signal: ctrl.signal,
     });
     if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
     const reader = res.body!.getReader();
+    const events = sseEventCounter();
     for (;;) {
       const { done: end, value } = await reader.read();
       if (end) break;
-      chunks += new TextDecoder().decode(value).split('data:').length - 1;
+      chunks = events(value);
       if (chunks >= first) reached();
     }
     return chunks;

@@ -3,7 +3,7 @@
  * AbortSignal → engine → worker `cancel` message → scheduler), and the batch goes on with the others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { sseEventCounter, startServer, type TestServer } from '../helpers/server.ts';
 
 const MODEL = 'tiny/gpt2';
 /** Greedy tiny/gpt2 does not meet eos within this many tokens from the prompt below (512 positions). */
@@ -30,10 +30,11 @@ function openStream(server: TestServer, first: number) {
       signal: ctrl.signal,
     });
     const reader = res.body!.getReader();
+    const events = sseEventCounter();
     for (;;) {
       const { done: end, value } = await reader.read();
       if (end) break;
-      count += new TextDecoder().decode(value).split('data:').length - 1;
+      count = events(value);
       if (count >= first) reached();
     }
     return count;
@@ -93,10 +94,11 @@ describe('generation cancellation', () => {
         });
         expect(res.status).toBe(200);
         const reader = res.body!.getReader();
+        const events = sseEventCounter();
         for (;;) {
           const { done: end, value } = await reader.read();
           if (end) break;
-          chunks += new TextDecoder().decode(value).split('data:').length - 1;
+          chunks = events(value);
           if (chunks >= 4) reached();
         }
       })().catch(() => undefined);

@@ -50,3 +50,20 @@ export async function postBytes(url: string, body: Uint8Array | string, contentT
   const init = { method: 'POST', body: body as Uint8Array<ArrayBuffer> | string, headers: { ...(contentType ? { 'content-type': contentType } : {}), ...headers } };
   return answerOf(await fetch(url, init));
 }
+
+/**
+ * Counts server-sent events (`data:` fields) in a stream read chunk by chunk: a field split across two reads is
+ * counted once, in the read that completes it.
+ */
+export function sseEventCounter(): (chunk: Uint8Array) => number {
+  const decoder = new TextDecoder();
+  let tail = '';
+  let count = 0;
+  return (chunk) => {
+    const text = tail + decoder.decode(chunk, { stream: true });
+    count += text.split('data:').length - 1;
+    // Four characters cannot hold a whole "data:", so nothing counted is counted again.
+    tail = text.slice(-4);
+    return count;
+  };
+}
