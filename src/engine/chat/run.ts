@@ -1,8 +1,8 @@
 /**
  * A chat completion in the worker: render the conversation with the model's template, then generate each of the
- * `n` choices (generation/generate.ts). Temperature 0 is greedy, so every choice would be the same: it is
- * generated once and repeated. Otherwise choice i draws with seed `seed + i`, so a choice does not depend on how
- * many were asked for or on the others' lengths.
+ * `n` choices (together on the model's scheduler, else one by one with generation/generate.ts). Temperature 0 is
+ * greedy, so every choice would be the same: it is generated once and repeated. Otherwise choice i draws with seed
+ * `seed + i`, so a choice does not depend on how many were asked for or on the others' lengths.
  */
 import path from 'node:path';
 import { InputError } from '../../core/errors.ts';
@@ -77,9 +77,10 @@ export async function runChat(ctx: HandlerContext, item: ChatItem, params: ChatP
   const decode = (ids: number[]) => tokenizer.decode(ids, { skip_special_tokens: !params.keep_special });
   const greedy = params.temperature === 0;
 
-  const choices: ChatChoiceOutput[] = [];
   const runs = greedy ? 1 : params.n;
-  for (let index = 0; index < runs; index++) {
+  // On the model's continuous-batching scheduler when it has one (src/engine/generation/chat.ts): the same steps.
+  const scheduler = schedulerFor(ctx.pipe, ctx.generation);
+  const runChoice = async (index: number): Promise<ChatChoiceOutput> => {
     const logprobs: TokenLogprob[] = [];
     const onStep = (step: GeneratedStep) => {
       const logprob = step.id !== undefined && step.logprobs && !eosIds.has(step.id) ? logprobEntry(tokenizer, step.id, step.logprobs, params.top_logprobs) : undefined;
@@ -87,11 +88,15 @@ export async function runChat(ctx: HandlerContext, item: ChatItem, params: ChatP
       if (step.text || logprob) emit?.({ kind: 'token', choice: index, text: step.text, ...(logprob ? { logprob } : {}) });
     };
     const request = { encoded, maxNewTokens, settings, seed: (params.seed + index) >>> 0, stops: params.stop, eosIds, decode, logprobs: params.logprobs ? params.top_logprobs : false as const };
-    // On the model's continuous-batching scheduler when it has one (src/engine/generation/chat.ts): the same steps.
-    const scheduler = schedulerFor(ctx.pipe, ctx.generation);
     const out = scheduler ? await generateOnScheduler(scheduler, request, onStep, ctx.signal) : await generate(ctx.pipe.model, request, onStep);
-    choices.push({ index, text: out.text, finishReason: out.finishReason, tokens: out.ids.length, ...(params.logprobs ? { logprobs } : {}) });
-  }
+    return { index, text: out.text, finishReason: out.finishReason, tokens: out.ids.length, ...(params.logprobs ? { logprobs } : {}) };
+  };
+  const indices = Array.from({ length: runs }, (_, i) => i);
+  // On a scheduler the choices share its decoder steps (each with its own seed, so each is what it is alone);
+  // transformers.js generate runs them one after the other.
+  const choices: ChatChoiceOutput[] = [];
+  if (scheduler) choices.push(...(await Promise.all(indices.map(runChoice))));
+  else for (const index of indices) choices.push(await runChoice(index));
   // Greedy: the other choices are the first one again (streamed again too, under their own index).
   for (let index = 1; greedy && index < params.n; index++) {
     const first = choices[0]!;
