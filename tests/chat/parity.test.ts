@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ShapeLogits } from '../../src/engine/chat/processors.ts';
-import { postJson, startServer, type TestServer } from '../helpers/server.ts';
+import { metricValue, postJson, startServer, type TestServer } from '../helpers/server.ts';
 import { CHAT_MODELS, CONVERSATION, WEATHER_TOOL, forwardLogprobs, promptIds, referenceGenerate, sseEvents } from './helpers.ts';
 
 let server: TestServer;
@@ -91,11 +91,7 @@ describe.each(CHAT_MODELS)('%s', (model) => {
   });
 
   test('n: the choices share the scheduler\'s decoder steps (one after the other would take a step per token)', async () => {
-    const steps = async () => {
-      const text = await (await fetch(`${server.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('modelhost_generation_steps_total{') && l.includes(`model="${model}"`));
-      return Number(line?.split(' ').pop() ?? 0);
-    };
+    const steps = async () => (await metricValue(server, 'modelhost_generation_steps_total', model)) ?? 0;
     const before = await steps();
     const many = await chat({ model, messages: CONVERSATION, max_tokens: 40, seed: 900, n: 4 });
     expect(many.status).toBe(200);

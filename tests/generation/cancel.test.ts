@@ -3,18 +3,13 @@
  * AbortSignal → engine → worker `cancel` message → scheduler), and the batch goes on with the others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sseEventCounter, startServer, type TestServer } from '../helpers/server.ts';
+import { metricValue, sseEventCounter, startServer, type TestServer } from '../helpers/server.ts';
 
 const MODEL = 'tiny/gpt2';
 /** Greedy tiny/gpt2 does not meet eos within this many tokens from the prompt below (512 positions). */
 const MAX_NEW_TOKENS = 480;
 
-/** A metric's value for the model from /metrics (undefined when absent). */
-async function metric(server: TestServer, name: string, model = MODEL): Promise<number | undefined> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`model="${model}"`));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
-}
+const metric = (server: TestServer, name: string, model = MODEL) => metricValue(server, name, model);
 
 /** Opens a TGI token stream and counts its events; `events` resolves after `first` of them arrived. */
 function openStream(server: TestServer, first: number) {

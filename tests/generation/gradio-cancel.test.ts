@@ -8,18 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_MODELS_DIR } from '../helpers/paths.ts';
-import { postJson, startServer, type TestServer } from '../helpers/server.ts';
+import { metricValue, postJson, startServer, type TestServer } from '../helpers/server.ts';
 
 /** tiny/gpt2 whose card asks every call for 480 new tokens (greedy: it meets no eos before that). */
 const MODEL = 'tiny/gpt2-long';
 const MAX_NEW_TOKENS = 480;
 const SPACE = `/spaces/${MODEL}/gradio_api`;
 
-async function metric(server: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`model="${MODEL}"`));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
+const metric = async (server: TestServer, name: string): Promise<number> => (await metricValue(server, name, MODEL)) ?? 0;
 
 async function untilIdle(server: TestServer): Promise<void> {
   while ((await metric(server, 'modelhost_generation_active_sequences')) !== 0) await new Promise((r) => setTimeout(r, 5));

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { text2textGeneration } from '../../src/engine/tasks/text2text-generation.ts';
 import type { Pipe } from '../../src/engine/tasks/types.ts';
 import { reference } from '../helpers/reference.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { metricValue, startServer, type TestServer } from '../helpers/server.ts';
 
 const MODEL = 'tiny/t5';
 const TEXT = 'My name is Sarah and I live in London. I work as a teacher and I like to read books.';
@@ -61,11 +61,7 @@ describe('seq2seq cancellation over HTTP', () => {
     await server?.close();
   });
 
-  async function metric(name: string): Promise<number> {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? 0 : Number(line.split(' ').pop());
-  }
+  const metric = async (name: string): Promise<number> => (await metricValue(server, name)) ?? 0;
 
   /** Polls until `done` holds; fails (rather than hanging) after 20 s. */
   async function until(what: string, done: () => Promise<boolean>): Promise<void> {

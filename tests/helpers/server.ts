@@ -51,6 +51,13 @@ export async function postBytes(url: string, body: Uint8Array | string, contentT
   return answerOf(await fetch(url, init));
 }
 
+/** A metric's value from the server's /metrics: of the given model's series, or of an unlabelled one; undefined when absent. */
+export async function metricValue(server: TestServer, name: string, model?: string): Promise<number | undefined> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => (model === undefined ? l.startsWith(`${name} `) : l.startsWith(`${name}{`) && l.includes(`model="${model}"`)));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
 /**
  * Counts server-sent events (`data:` fields) in a stream read chunk by chunk: a field split across two reads is
  * counted once, in the read that completes it.

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { expect, it } from 'vitest';
-import { startServer } from '../helpers/server.ts';
+import { metricValue, startServer } from '../helpers/server.ts';
 
 const within = <T>(ms: number, p: Promise<T>) => Promise.race([p.then(() => 'done' as const), new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), ms))]);
 
@@ -21,7 +21,7 @@ it('closes with a connection open that never sent a request, and lets a request 
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ inputs: 'Once upon a time', parameters: { max_new_tokens: 200, do_sample: false } }),
   }).then(async (res) => ({ status: res.status, body: (await res.json()) as { generated_text: string }[] }));
-  while ((await (await fetch(`${server.url}/metrics`)).text()).includes('modelhost_generation_active_sequences{model="tiny/gpt2"} 1') === false) {
+  while ((await metricValue(server, 'modelhost_generation_active_sequences', 'tiny/gpt2')) !== 1) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   // Far below the minute the silent connection would hold it otherwise.

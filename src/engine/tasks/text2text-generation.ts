@@ -43,11 +43,11 @@ function eosIds(model: Model): Set<number> {
  * has left), generation stops at the next decoder step and the batch fails as cancelled.
  */
 async function generate(pipe: Pipe, texts: string[], p: Seq2SeqParams, signal?: CancelSignal): Promise<Seq2SeqOutput[]> {
+  if (signal?.aborted) throw cancelledError();
   const { tokenizer, model } = pipe;
   const encoded = tokenizer(texts, { padding: true, truncation: true });
   const interrupt = new InterruptableStoppingCriteria();
   const stop = () => interrupt.interrupt();
-  if (signal?.aborted) throw cancelledError();
   signal?.addEventListener('abort', stop);
   let output;
   try {
